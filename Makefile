@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# qemu-xv: QEMU 11.1.1 (Debian 11.1.1+ds-1) plus the patch queue in patches/.
+#
+#   make            deps check, fetch, prepare build/src, build build/obj
+#   make check      every test: the queue, upstream qtests, our suites
+#   make run        boot the demo guest (Linux, TCG, scalable-mode VT-d)
+#   make bench      build the base beside the fork and compare them
+#   make export     write build/src's commits back to patches/
+#   make help       all targets
+
+# The softmmu targets to build: adding one is a change of this line.
+XV_TARGETS ?= x86_64-softmmu
+export XV_TARGETS
+
+PYTHON := /usr/bin/python3
+# Repo-side suites: every tests/<suite>/ with test_*.py, foundation first.
+SUITES := foundation $(filter-out foundation,$(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/test_*.py)))))
+# Suites 'make check' runs, in order (each prints 'N passed, N failed' last).
+CHECKS := patches qtest $(SUITES)
+
+.PHONY: all deps fetch prepare build check run bench export help clean distclean \
+        $(addprefix check-,$(CHECKS)) guests base
+
+all: build
+
+deps:
+	scripts/deps.sh
+
+fetch:
+	scripts/deps.sh --check
+	scripts/fetch.sh >/dev/null
+
+prepare: fetch
+	scripts/prepare.sh
+
+build: prepare
+	scripts/build.sh
+
+guests:
+	scripts/mkguest.sh x86_64 build/guest/x86_64
+
+check: build guests
+	scripts/check.sh $(CHECKS)
+
+check-patches:
+	scripts/check-patches.sh
+
+check-qtest: build
+	scripts/upstream-qtest.py
+
+$(addprefix check-,$(SUITES)): check-%: build guests
+	$(PYTHON) tests/run.py $*
+
+run: build guests
+	$(PYTHON) tests/demo.py
+
+base: fetch
+	scripts/prepare.sh --base
+	scripts/build.sh --base
+
+bench: build base guests
+	bench/run.sh
+
+export:
+	scripts/export.sh $(FEATURE)
+
+help:
+	@sed -n 's/^#   //p' Makefile
+	@echo "  make deps       install build dependencies (root: apt-get)"
+	@echo "  make prepare    materialize build/src (upstream + Debian + queue)"
+	@echo "  make check-X    one suite of: $(CHECKS)"
+	@echo "  make base       prepare and build the unpatched base (build/base-obj)"
+	@echo "  make clean      remove build/ (caches in ~/.cache/qemu-xv stay)"
+
+clean:
+	rm -rf build

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# build.sh [--base]: configure (once) and build the prepared tree.
+#   fork: build/src      -> build/obj
+#   base: build/base-src -> build/base-obj   (same tarball, no qemu-xv patches)
+# XV_TARGETS (default from the Makefile) lists the softmmu targets.
+# ccache is on, with its cache in $XV_CACHE/ccache (outside the clone), and
+# CCACHE_BASEDIR makes the fork and base builds share it.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+if [ "${1:-}" = "--base" ]; then
+    src=$XV_BUILD/base-src obj=$XV_BUILD/base-obj flavour=base
+else
+    src=$XV_BUILD/src obj=$XV_BUILD/obj flavour=fork
+fi
+targets=${XV_TARGETS:-x86_64-softmmu}
+[ -d "$src/.git" ] || xv_die "$src is missing: run 'make prepare' first"
+
+export CCACHE_DIR=${CCACHE_DIR:-$XV_CACHE/ccache}
+export CCACHE_BASEDIR=$XV_BUILD
+export CCACHE_NOHASHDIR=1
+command -v ccache >/dev/null || xv_die "ccache is missing: run 'sudo make deps'"
+
+# Firmware the +ds tarball lacks comes from Debian's packages (seabios,
+# ipxe-qemu); the x86 option ROMs are built from pc-bios/optionrom.
+firmwarepath=${XV_FIRMWAREPATH:-/usr/share/seabios:/usr/lib/ipxe/qemu}
+for f in /usr/share/seabios/bios-256k.bin /usr/lib/ipxe/qemu/efi-virtio.rom; do
+    [ -f "$f" ] || xv_die "firmware $f is missing: run 'sudo make deps' (packages seabios, ipxe-qemu)"
+done
+
+# The version string lands in config-host.h, which every file includes: keep it
+# stable (not a git hash) so a new commit does not rebuild all of QEMU.
+if [ $flavour = fork ]; then
+    pkgversion="qemu-xv, Debian $(xv_lock_get DEBIAN_VERSION)"
+else
+    pkgversion="Debian $(xv_lock_get DEBIAN_VERSION), qemu-xv base"
+fi
+
+args=(--cc="ccache cc" --cxx="ccache c++" --target-list="$targets" --with-pkgversion="$pkgversion"
+      --python="$XV_PYTHON" --firmwarepath="$firmwarepath"
+      --disable-download --disable-install-blobs --disable-docs --enable-debug-info --disable-werror
+      ${XV_CONFIGURE_EXTRA:-})
+want=$(printf '%s\n' "${args[@]}" | sha256sum | cut -c1-16)
+
+if [ ! -f "$obj/build.ninja" ] || [ "$(cat "$obj/.xv-configured" 2>/dev/null)" != "$want" ]; then
+    xv_log "configuring $flavour in $obj: ${args[*]}"
+    rm -rf "$obj"
+    mkdir -p "$obj"
+    (cd "$obj" && "$src/configure" "${args[@]}") > "$XV_BUILD/configure-$flavour.log" 2>&1 ||
+        { tail -30 "$XV_BUILD/configure-$flavour.log" >&2
+          xv_die "configure failed (log: $XV_BUILD/configure-$flavour.log)"; }
+    echo "$want" > "$obj/.xv-configured"
+fi
+
+xv_log "building $flavour ($targets) in $obj"
+# make (not bare ninja) also builds pc-bios/optionrom
+make -C "$obj" -j"$(nproc)" --no-print-directory

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# deps.sh [--check]: install what building and testing qemu-xv needs on
+# Debian 12 (needs root: apt-get).  With --check, nothing happens when all is
+# there; otherwise root installs what is missing and anyone else is told to
+# run "sudo make deps".  "make" runs it with --check.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+# Debian 12 packages; meson >= 1.5 and python3-pycotap come from bookworm-backports
+pkgs=(build-essential ninja-build pkgconf flex bison ccache git patch perl
+      python3 python3-venv python3-pip libglib2.0-dev zlib1g-dev libpixman-1-dev
+      libslirp-dev libfdt-dev seabios ipxe-qemu
+      kmod cpio gzip xz-utils e2fsprogs util-linux)
+backports=(meson python3-pycotap)
+
+missing=()
+for p in "${pkgs[@]}" "${backports[@]}"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+        missing+=("$p")
+done
+meson_ok=0
+if command -v meson >/dev/null &&
+   dpkg --compare-versions "$(meson --version)" ge 1.5; then
+    meson_ok=1
+fi
+qmp_ok=0
+"$XV_PYTHON" -c 'import qemu.qmp' 2>/dev/null && qmp_ok=1
+
+if [ ${#missing[@]} = 0 ] && [ $meson_ok = 1 ] && [ $qmp_ok = 1 ]; then
+    exit 0
+fi
+if [ "${1:-}" = "--check" ] && [ "$(id -u)" != 0 ]; then
+    xv_die "missing build dependencies: ${missing[*]:-}$([ $meson_ok = 1 ] || echo ' meson>=1.5')$([ $qmp_ok = 1 ] || echo ' python3-qemu-qmp')
+  Run 'sudo make deps' once (it uses apt-get and adds bookworm-backports)."
+fi
+[ "$(id -u)" = 0 ] || xv_die "installing packages needs root: run 'sudo make deps'"
+
+if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    # the same mirror as the system's own Debian entries
+    uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null ||
+          true)
+    [ -n "$uri" ] || uri=$(awk '$1 == "deb" && $0 !~ /security/ { print $2; exit }' /etc/apt/sources.list)
+    [ -n "$uri" ] || xv_die "cannot tell which Debian mirror apt uses; add bookworm-backports by hand"
+    xv_log "adding bookworm-backports ($uri) to apt's sources"
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+        "$uri" > /etc/apt/sources.list.d/qemu-xv-backports.sources
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+apt-get install -y -q --no-install-recommends -t bookworm-backports "${backports[@]}"
+if ! "$XV_PYTHON" -c 'import qemu.qmp' 2>/dev/null; then
+    deb=$(xv_fetch "$(awk '$1 == "file" && $2 ~ /^python3-qemu-qmp_/ { print $2 }' "$XV_LOCK")")
+    dpkg -i "$deb"
+fi
+"$XV_PYTHON" -c 'import qemu.qmp' || xv_die "python3-qemu-qmp did not install"
+xv_log "dependencies installed"

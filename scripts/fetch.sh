@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# fetch.sh NAME...: make sure every NAME pinned in upstream.lock is present and
+# verified, and print its path.  Looks in $XV_CACHE, then ../shared/cache, then
+# downloads from Debian's archive with apt's own downloader, into $XV_CACHE.
+# A file whose checksum does not match stops the build: nothing is ever used
+# unverified.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+[ $# -gt 0 ] || set -- $(awk '$1 == "file" { print $2 }' "$XV_LOCK")
+
+sha_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# The Debian mirrors to try: $XV_MIRRORS, else those apt is configured with.
+mirrors() {
+    if [ -n "${XV_MIRRORS:-}" ]; then
+        printf '%s\n' $XV_MIRRORS
+        return
+    fi
+    {
+        cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+            awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }'
+        cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+            awk '$1 == "deb" { for (i = 2; i <= NF; i++)
+                                 if ($i !~ /^\[/ && $i !~ /\]$/) { print $i; break } }'
+    } | grep -v -- '-security' | sed 's,/*$,,' | awk '!seen[$0]++'
+}
+
+download() {
+    local name=$1 sum=$2 pool=$3 dest=$4 m tried=""
+    mkdir -p "$(dirname "$dest")"
+    for m in $(mirrors); do
+        tried="$tried $m"
+        xv_log "downloading $name from $m/$pool"
+        rm -f "$dest.part"
+        if /usr/lib/apt/apt-helper -q download-file "$m/$pool/$name" \
+                "$dest.part" "SHA256:$sum" >/dev/null 2>&1 &&
+           [ "$(sha_of "$dest.part")" = "$sum" ]; then
+            mv "$dest.part" "$dest"
+            return 0
+        fi
+        rm -f "$dest.part"
+    done
+    xv_die "could not download $name (sha256 $sum) from:${tried:- no mirror configured}.
+  The file may have left the pool: set XV_MIRRORS to a Debian snapshot archive
+  base URL that still has $pool/$name, or copy the file into $XV_CACHE/."
+}
+
+for name in "$@"; do
+    read -r sum pool < <(xv_lock_file "$name")
+    found=""
+    for dir in "$XV_CACHE" "$XV_SHARED_CACHE"; do
+        f="$dir/$name"
+        [ -f "$f" ] || continue
+        got=$(sha_of "$f")
+        if [ "$got" != "$sum" ]; then
+            xv_die "checksum mismatch for $f
+  expected sha256 $sum (upstream.lock)
+  got      sha256 $got
+  The file is corrupt or not the pinned version: delete it (rm '$f') so it is
+  fetched again, or, if the base was moved on purpose, update upstream.lock."
+        fi
+        found=$f
+        break
+    done
+    if [ -z "$found" ]; then
+        found="$XV_CACHE/$name"
+        download "$name" "$sum" "$pool" "$found"
+    fi
+    printf '%s\n' "$found"
+done

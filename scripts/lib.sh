@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Common settings for qemu-xv's scripts.  Source it; do not run it.
+
+XV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+XV_CACHE=${XV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-xv}
+XV_SHARED_CACHE=${XV_SHARED_CACHE:-$XV_ROOT/../shared/cache}
+XV_BUILD=${XV_BUILD:-$XV_ROOT/build}
+XV_PATCHES=${XV_PATCHES:-$XV_ROOT/patches}
+XV_LOCK=${XV_LOCK:-$XV_ROOT/upstream.lock}
+# configure needs the qemu.qmp module, which Debian installs for its own python
+XV_PYTHON=${XV_PYTHON:-/usr/bin/python3}
+
+xv_log() { printf 'qemu-xv: %s\n' "$*" >&2; }
+xv_die() { printf 'qemu-xv: error: %s\n' "$*" >&2; exit 1; }
+
+# xv_lock_get KEY: the value of a "set KEY VALUE" line of the lock file
+xv_lock_get() {
+    awk -v k="$1" '$1 == "set" && $2 == k { print $3; found = 1 }
+                   END { exit !found }' "$XV_LOCK" ||
+        xv_die "$XV_LOCK has no 'set $1' line"
+}
+
+# xv_lock_file NAME: "sha256 pooldir" of a "file" line
+xv_lock_file() {
+    awk -v n="$1" '$1 == "file" && $2 == n { print $3, $4; found = 1 }
+                   END { exit !found }' "$XV_LOCK" ||
+        xv_die "$XV_LOCK pins no file named '$1'"
+}
+
+# xv_fetch NAME: print the path of a verified copy of NAME
+xv_fetch() {
+    "$XV_ROOT/scripts/fetch.sh" "$1"
+}
+
+# xv_series_entries: the patch files of patches/series, in order
+xv_series_entries() {
+    [ -f "$XV_PATCHES/series" ] || return 0
+    sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$XV_PATCHES/series" | grep -v '^$' || true
+}
+
+# xv_queue_id: a hash of the series and every patch in it
+xv_queue_id() {
+    { xv_series_entries
+      xv_series_entries | while read -r p; do
+          [ -f "$XV_PATCHES/$p" ] && cat "$XV_PATCHES/$p"; done; } | sha256sum | cut -c1-16
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# mkguest.sh ARCH OUTDIR: build a bootable test guest from Debian packages
+# pinned in upstream.lock (a kernel .deb and busybox-static):
+#   OUTDIR/vmlinuz           the kernel
+#   OUTDIR/initramfs.cpio.gz busybox, tests/guest/init and the kernel modules
+#                            the tests need, with modules.dep
+#   OUTDIR/cmdline           the kernel command line for its console
+# A test adds its own program as a second archive (see tests/lib/xv/guest.py):
+# the kernel unpacks concatenated cpio archives in order, so /xv/test of the
+# second one is what init runs.  ARCH: x86_64, s390x or aarch64.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+arch=${1:?usage: mkguest.sh ARCH OUTDIR}
+out=${2:?usage: mkguest.sh ARCH OUTDIR}
+
+case "$arch" in
+x86_64)  debarch=amd64 kflavour=cloud-amd64 console=ttyS0
+         modules="virtio_pci virtio_blk virtio_net virtio_console virtio_scsi virtio_rng" ;;
+s390x)   debarch=s390x kflavour=s390x console=ttysclp0
+         modules="virtio_blk virtio_net virtio_console virtio_rng" ;;
+aarch64) debarch=arm64 kflavour=arm64 console=ttyAMA0
+         modules="virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio_rng ptp_kvm" ;;
+*) xv_die "unknown guest architecture '$arch' (x86_64, s390x or aarch64)" ;;
+esac
+
+kdeb=$(awk -v f="$kflavour" '$1 == "file" && $2 ~ ("^linux-image-.*-" f "_") { print $2 }' "$XV_LOCK")
+bdeb=$(awk -v a="$debarch" '$1 == "file" && $2 ~ ("^busybox-static_.*_" a "\\.deb$") { print $2 }' "$XV_LOCK")
+[ -n "$kdeb" ] && [ -n "$bdeb" ] || xv_die "upstream.lock pins no kernel or busybox for $arch"
+kdeb=$(xv_fetch "$kdeb")
+bdeb=$(xv_fetch "$bdeb")
+
+stampv=$(sha256sum "$0" "$XV_ROOT/tests/guest/init" | cut -c1-64; echo "$kdeb $bdeb $modules")
+if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stampv" ]; then
+    exit 0
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+dpkg-deb -x "$kdeb" "$tmp/k"
+dpkg-deb -x "$bdeb" "$tmp/b"
+kver=$(ls "$tmp/k/lib/modules")
+
+root=$tmp/root
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,xv,lib/modules/"$kver"}
+cp "$tmp/b/bin/busybox" "$root/bin/busybox"
+install -m 0755 "$XV_ROOT/tests/guest/init" "$root/init"
+
+# the modules and everything they depend on
+command -v depmod >/dev/null || xv_die "depmod is missing: run 'sudo make deps' (package kmod)"
+depmod -b "$tmp/k" "$kver"
+: > "$root/etc/xv-modules"
+for m in $modules; do
+    deps=$(modprobe -d "$tmp/k" -S "$kver" --show-depends "$m" 2>/dev/null |
+           awk '$1 == "insmod" { print $2 }') || true
+    if [ -z "$deps" ]; then
+        # built into the kernel: nothing to load
+        grep -q "/$m.ko" "$tmp/k/lib/modules/$kver/modules.builtin" 2>/dev/null ||
+            xv_log "warning: module $m not found in $(basename "$kdeb")"
+        continue
+    fi
+    for d in $deps; do
+        rel=${d#"$tmp/k/"}
+        mkdir -p "$root/$(dirname "$rel")"
+        cp "$d" "$root/$rel"
+    done
+    echo "$m" >> "$root/etc/xv-modules"
+done
+cp "$tmp/k/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$kver/" 2>/dev/null || true
+depmod -b "$root" "$kver"
+
+mkdir -p "$out"
+cp "$tmp/k/boot/vmlinuz-$kver" "$out/vmlinuz"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -9n > "$out/initramfs.cpio.gz"
+echo "console=$console panic=-1 quiet loglevel=4" > "$out/cmdline"
+echo "$kver" > "$out/kernel-version"
+echo "$stampv" > "$out/.stamp"
+xv_log "guest for $arch in $out (kernel $kver)"

@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Test guests built by scripts/mkguest.sh, with a test's own program added."""
+
+import gzip
+import io
+import os
+import stat
+import subprocess
+
+from . import ROOT, BUILD
+
+ARCH_MACHINE = {
+    'x86_64': ['-M', 'q35', '-cpu', 'max'],
+    's390x': ['-M', 's390-ccw-virtio'],
+    'aarch64': ['-M', 'virt', '-cpu', 'max'],
+}
+
+
+def guest_dir(arch='x86_64'):
+    """Build (if needed) and return the directory of the guest for arch."""
+    out = os.path.join(BUILD, 'guest', arch)
+    subprocess.run([os.path.join(ROOT, 'scripts', 'mkguest.sh'), arch, out], check=True)
+    return out
+
+
+def _cpio_newc(files):
+    """A cpio (newc) archive of {path: (mode, bytes)}; directories have data None."""
+    out = io.BytesIO()
+    ino = 1000
+
+    def entry(name, mode, data):
+        nonlocal ino
+        ino += 1
+        name_b = name.encode() + b'\0'
+        hdr = '070701' + ''.join('%08X' % v for v in (
+            ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name_b), 0))
+        out.write(hdr.encode() + name_b)
+        out.write(b'\0' * ((4 - (110 + len(name_b)) % 4) % 4))
+        out.write(data)
+        out.write(b'\0' * ((4 - len(data) % 4) % 4))
+
+    dirs = set()
+    for path in files:
+        parts = path.split('/')[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add('/'.join(parts[:i]))
+    for d in sorted(dirs):
+        entry(d, stat.S_IFDIR | 0o755, b'')
+    for path, (mode, data) in sorted(files.items()):
+        entry(path, stat.S_IFREG | mode, data)
+    entry('TRAILER!!!', 0, b'')
+    return out.getvalue()
+
+
+def initramfs_with(workdir, test_script=None, files=None, arch='x86_64'):
+    """The guest's initramfs with /xv/test (a shell script) and other files added.
+
+    files maps a path in the guest (e.g. 'xv/prog') to a host file name or to
+    bytes.  Returns the path of the combined archive in workdir.
+    """
+    base = os.path.join(guest_dir(arch), 'initramfs.cpio.gz')
+    entries = {}
+    if test_script is not None:
+        entries['xv/test'] = (0o755, ('#!/bin/sh\n' + test_script).encode())
+    for path, src in (files or {}).items():
+        if isinstance(src, bytes):
+            entries[path] = (0o755, src)
+        else:
+            with open(src, 'rb') as f:
+                entries[path] = (0o755, f.read())
+    out = os.path.join(workdir, 'initramfs-test.cpio.gz')
+    with open(base, 'rb') as f, open(out, 'wb') as o:
+        o.write(f.read())
+        o.write(gzip.compress(_cpio_newc(entries), 6))
+    return out
+
+
+def linux_args(workdir, test_script=None, files=None, arch='x86_64',
+               append='', machine=None):
+    """QEMU arguments that boot the guest kernel running test_script as /xv/test."""
+    gdir = guest_dir(arch)
+    with open(os.path.join(gdir, 'cmdline')) as f:
+        cmdline = f.read().strip()
+    initrd = initramfs_with(workdir, test_script, files, arch)
+    return (list(machine if machine is not None else ARCH_MACHINE[arch]) +
+            ['-m', '512M', '-no-reboot',
+             '-kernel', os.path.join(gdir, 'vmlinuz'), '-initrd', initrd,
+             '-append', (cmdline + ' ' + append).strip()])
+
+
+def guest_exit_status(vm, timeout=300):
+    """Wait for the guest's /xv/test to finish; return its exit status."""
+    m = vm.wait_console(r'^XV-EXIT: (\d+)', timeout=timeout)
+    return int(m.group(1))
