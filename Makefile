@@ -19,7 +19,7 @@ SUITES := foundation $(filter-out foundation,$(sort $(patsubst tests/%/,%,$(dir 
 # Suites 'make check' runs, in order (each prints 'N passed, N failed' last).
 CHECKS := patches qtest $(SUITES)
 
-.PHONY: all deps fetch prepare build check run bench export help clean distclean \
+.PHONY: all deps fetch prepare build check run bench export install help clean distclean \
         $(addprefix check-,$(CHECKS)) guests base
 
 all: build
@@ -62,6 +62,9 @@ base: fetch
 bench: build base guests
 	bench/run.sh
 
+install: build
+	scripts/install.sh
+
 export:
 	scripts/export.sh $(FEATURE)
 
@@ -70,6 +73,7 @@ help:
 	@echo "  make deps       install build dependencies (root: apt-get)"
 	@echo "  make prepare    materialize build/src (upstream + Debian + queue)"
 	@echo "  make check-X    one suite of: $(CHECKS)"
+	@echo "  make install    install the fork (DESTDIR= honoured) with its option ROMs"
 	@echo "  make base       prepare and build the unpatched base (build/base-obj)"
 	@echo "  make clean      remove build/ (caches in ~/.cache/qemu-xv stay)"
 

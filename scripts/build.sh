@@ -44,9 +44,16 @@ args=(--cc="ccache cc" --cxx="ccache c++" --target-list="$targets" --with-pkgver
       ${XV_CONFIGURE_EXTRA:-})
 want=$(printf '%s\n' "${args[@]}" | sha256sum | cut -c1-16)
 
+# pc-bios/optionrom is built only when the compiler can make 32-bit code
+case "$targets" in
+*i386-softmmu*|*x86_64-softmmu*)
+    [ -f "$(cc -m32 -print-libgcc-file-name)" ] ||
+        xv_die "no 32-bit libgcc, so the x86 option ROMs cannot be built: run 'sudo make deps' (gcc-multilib)" ;;
+esac
+
 if [ ! -f "$obj/build.ninja" ] || [ "$(cat "$obj/.xv-configured" 2>/dev/null)" != "$want" ]; then
     xv_log "configuring $flavour in $obj: ${args[*]}"
-    rm -rf "$obj"
+    # configure again in place: what did not change is not rebuilt
     mkdir -p "$obj"
     (cd "$obj" && "$src/configure" "${args[@]}") > "$XV_BUILD/configure-$flavour.log" 2>&1 ||
         { tail -30 "$XV_BUILD/configure-$flavour.log" >&2
@@ -57,3 +64,18 @@ fi
 xv_log "building $flavour ($targets) in $obj"
 # make (not bare ninja) also builds pc-bios/optionrom
 make -C "$obj" -j"$(nproc)" --no-print-directory
+
+# Running from the build tree, QEMU looks for every data and firmware
+# directory below build/obj/qemu-bundle (util/cutils.c: get_relocated_path),
+# where meson puts neither Debian's firmware nor the option ROMs that make
+# built.  Link them there; an installed QEMU finds the same files through
+# --firmwarepath and its datadir ('make install').
+bundle=$obj/qemu-bundle
+datadir=$(sed -n 's/^#define CONFIG_QEMU_DATADIR "\(.*\)"$/\1/p' "$obj/config-host.h")
+for d in ${firmwarepath//:/ }; do
+    mkdir -p "$bundle$(dirname "$d")"
+    ln -sfn "$d" "$bundle$d"
+done
+for rom in "$obj"/pc-bios/optionrom/*.bin; do
+    [ -f "$rom" ] && ln -sf "$rom" "$bundle$datadir/$(basename "$rom")"
+done

@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # Debian 12 packages; meson >= 1.5 and python3-pycotap come from bookworm-backports
-pkgs=(build-essential ninja-build pkgconf flex bison ccache git patch perl
+pkgs=(build-essential gcc-multilib ninja-build pkgconf flex bison ccache git patch perl
       python3 python3-venv python3-pip libglib2.0-dev zlib1g-dev libpixman-1-dev
       libslirp-dev libfdt-dev seabios ipxe-qemu
       kmod cpio gzip xz-utils e2fsprogs util-linux)

@@ -38,40 +38,45 @@ def make_disk(workdir):
         f.write(MESSAGE + '\n')
     img = os.path.join(workdir, 'disk.img')
     subprocess.run(['mke2fs', '-q', '-F', '-t', 'ext4', '-d', content, img, '16M'],
-                   check=True)
+                   check=True, stdout=subprocess.DEVNULL)
     return img
 
 
 def demo_args(workdir):
     img = make_disk(workdir)
-    return (['-device', 'intel-iommu,scalable-mode=on'] +
+    # the trace shows the guest programming a scalable-mode root table
+    return (['-device', 'intel-iommu,scalable-mode=on', '-trace', 'vtd_reg_dmar_root'] +
             linux_args(workdir, GUEST_SCRIPT, append='intel_iommu=on,sm_on') +
             ['-drive', 'file=%s,format=raw,if=none,id=disk0' % img,
-             '-device', 'virtio-blk-pci,drive=disk0,iommu_platform=on'])
+             '-device', 'virtio-blk-pci,drive=disk0,disable-legacy=on,iommu_platform=on'])
 
 
 def run_demo(workdir, binary=None, name='demo'):
-    """Boot the demo guest; return (status, file line, DMAR line, console)."""
+    """Boot the demo guest; return (status, file line, DMAR line, root table
+    trace line, console)."""
     with VM(demo_args(workdir), binary=binary, name=name) as vm:
         status = guest_exit_status(vm, timeout=300)
         fline = vm.wait_console(r'^XV-FILE: (.*)$', timeout=5).group(1)
         dmar = vm.wait_console(r'^XV-DMAR: (.*)$', timeout=5).group(1)
         rc = vm.wait_exit(60)
         console = vm.console
+        roots = [line for line in vm.stderr().splitlines() if 'vtd_reg_dmar_root' in line]
     if rc != 0:
         raise AssertionError('QEMU exited with %d after the guest powered off' % rc)
-    return status, fline, dmar, console
+    return status, fline, dmar, roots[-1] if roots else '', console
 
 
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else qemu_binary()
     with tempfile.TemporaryDirectory(prefix='xv-demo-') as work:
-        status, fline, dmar, console = run_demo(work, binary)
+        status, fline, dmar, root, console = run_demo(work, binary)
     print(console, end='')
     print('-- demo --')
     print('file read by the guest: %s' % fline)
     print('guest IOMMU: %s' % dmar)
-    ok = status == 0 and fline == MESSAGE and 'scalable' in dmar.lower()
+    print('QEMU VT-d:   %s' % root)
+    ok = (status == 0 and fline == MESSAGE and 'scalable' in dmar.lower() and
+          root.endswith('scalable 1'))
     print('demo %s' % ('passed' if ok else 'FAILED'))
     return 0 if ok else 1
 

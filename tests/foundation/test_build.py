@@ -1,10 +1,25 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The fork's binary names itself and finds its firmware."""
 
+import os
 import subprocess
 
-from xv import qemu_binary
+from xv import ROOT, qemu_binary
+from xv.guest import guest_dir
 from xv.vm import VM
+
+# SeaBIOS and the linuxboot option ROM show in 'info roms'; the NIC's iPXE
+# ROM (efi-virtio.rom) is a RAM block of the device.
+ROMS = ('bios-256k.bin', 'linuxboot_dma.bin', 'virtio-net-pci.rom')
+
+
+def roms_loaded(binary, name):
+    """Start q35 with -kernel and a virtio NIC; return 'info roms'."""
+    kernel = os.path.join(guest_dir(), 'vmlinuz')
+    with VM(['-M', 'q35', '-kernel', kernel, '-S',
+             '-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0'],
+            binary=binary, console=False, name=name) as vm:
+        return vm.hmp('info roms') + vm.hmp('info ramblock')
 
 
 def test_version_names_qemu_xv():
@@ -25,9 +40,20 @@ def test_firmware_and_option_roms_found():
     # SeaBIOS (bios-256k.bin), the iPXE ROM of a NIC and the linuxboot
     # option ROM are all loaded at machine creation: QEMU refuses to start
     # when one is missing.
-    with VM(['-M', 'q35', '-kernel', '/dev/null', '-S',
-             '-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0'],
-            console=False, name='firmware') as vm:
-        roms = vm.hmp('info roms')
-    for name in ('bios-256k.bin', 'efi-virtio.rom', 'linuxboot_dma.bin'):
+    roms = roms_loaded(qemu_binary(), 'firmware')
+    for name in ROMS:
+        assert name in roms, 'ROM %s not loaded:\n%s' % (name, roms)
+
+
+def test_installed_binary_finds_firmware(work):
+    dest = os.path.join(work, 'dest')
+    subprocess.run([os.path.join(ROOT, 'scripts', 'install.sh')], check=True,
+                   env=dict(os.environ, DESTDIR=dest), capture_output=True)
+    binary = os.path.join(dest, 'usr', 'local', 'bin', 'qemu-system-x86_64')
+    dirs = [os.path.normpath(d) for d in
+            subprocess.run([binary, '-L', 'help'], check=True, capture_output=True,
+                           text=True).stdout.split()]
+    assert os.path.join(dest, 'usr', 'local', 'share', 'qemu') in dirs, dirs
+    roms = roms_loaded(binary, 'installed')
+    for name in ROMS:
         assert name in roms, 'ROM %s not loaded:\n%s' % (name, roms)

@@ -20,7 +20,9 @@ def test_guest_runs_program_and_reports_status(work):
 
 
 def test_demo_reads_file_through_scalable_mode_iommu(work):
-    status, fline, dmar, console = demo.run_demo(work)
+    status, fline, dmar, root, console = demo.run_demo(work)
     assert status == 0, 'guest could not mount the virtio disk:\n' + console[-2000:]
     assert fline == demo.MESSAGE, fline
     assert 'scalable' in dmar.lower(), 'no DMAR scalable mode line: %r' % dmar
+    # the guest's driver really put the IOMMU in scalable mode
+    assert root.endswith('scalable 1'), 'root table not scalable-mode: %r' % root

@@ -79,7 +79,7 @@ class VM:
             try:
                 self.qmp.connect()
                 break
-            except OSError:
+            except Exception:  # qemu.qmp wraps socket errors in ConnectError
                 self._check_alive()
                 if time.monotonic() > deadline:
                     raise

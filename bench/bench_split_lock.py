@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Split lock detection: a TCG micro-guest running a CPU-bound loop of
+aligned locked operations (lock add, lock inc, xchg), fork vs base.
+
+- detection off: a CPU model without the features; the fork must not be
+  slower than the base (goal: fork/base <= 1.01);
+- detection on: the guest sets MSR_TEST_CTRL.SPLIT_LOCK_DETECT (the base
+  ignores the write), so the fork checks every locked access."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import compare
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'tests', 'split-lock'))
+from splitlock import CPU_NONE, CPU_SLD, microguest  # noqa: E402
+
+
+def run_guest(binary, cpu, mode):
+    guest = microguest()
+    with tempfile.TemporaryDirectory(prefix='xv-bench-sl-') as d:
+        log = os.path.join(d, 'serial.log')
+        cmd = [binary, '-nodefaults', '-display', 'none', '-accel', 'tcg',
+               '-M', 'pc', '-m', '64M', '-cpu', cpu, '-no-reboot',
+               '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
+               '-serial', 'file:' + log, '-kernel', guest,
+               '-append', 'mode=' + mode]
+        t0 = time.monotonic()
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=600)
+        elapsed = time.monotonic() - t0
+        with open(log) as f:
+            out = f.read()
+    if 'XV: bench_mem 0x1312d00' not in out:
+        sys.exit('bench: the guest did not finish its loop:\n' + out[-500:])
+    return elapsed
+
+
+if __name__ == '__main__':
+    compare('split lock: locked-op loop, detection off', 's',
+            lambda b: run_guest(b, CPU_NONE, 'bench'))
+    compare('split lock: locked-op loop, detection on', 's',
+            lambda b: run_guest(b, CPU_SLD, 'bench-sld'))

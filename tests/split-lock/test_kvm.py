@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""With KVM, asking for split lock or bus lock features the host cannot
+give is refused with a message that says what the host lacks."""
+
+import os
+import subprocess
+
+import xv
+from xv import qemu_binary
+from xv.vm import VM
+
+
+def need_kvm():
+    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+        raise xv.Skip('/dev/kvm is not usable')
+
+
+def qemu_fails(args):
+    """Run QEMU that must refuse to start; return (status, stderr)."""
+    p = subprocess.run([qemu_binary(), '-nodefaults', '-display', 'none',
+                        '-accel', 'kvm', '-S'] + args,
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=60)
+    return p.returncode, p.stderr
+
+
+def warnings(cpu):
+    with VM(['-M', 'q35', '-cpu', cpu, '-S'], name='kvm', accel='kvm',
+            console=False) as vm:
+        vm.cmd('query-status')
+        return vm.stderr()
+
+
+SLD_FILTERED = "host doesn't support requested feature: MSR(CFh).split-lock-detect [bit 5]"
+SLD_HINT = ("split-lock-detect: the host's KVM does not virtualize split lock "
+            "detection (MSR_TEST_CTRL)")
+BLD_FILTERED = ("host doesn't support requested feature: "
+                "CPUID[eax=07h,ecx=00h].ECX.bus-lock-detect [bit 24]")
+BLD_HINT = "bus-lock-detect: the host's KVM does not offer bus lock debug exceptions"
+
+
+def test_split_lock_detect_refused(work):
+    need_kvm()
+    err = warnings('qemu64,+core-capability,+split-lock-detect')
+    assert SLD_FILTERED in err, err
+    assert SLD_HINT in err, err
+    assert 'Use bus-lock-detect, -machine bus-lock-ratelimit or -accel tcg' in err, err
+
+
+def test_split_lock_detect_enforce(work):
+    need_kvm()
+    rc, err = qemu_fails(['-M', 'q35', '-cpu',
+                          'qemu64,+core-capability,+split-lock-detect,enforce'])
+    assert rc != 0, err
+    assert "Host doesn't support requested features" in err, err
+    assert SLD_HINT in err, err
+
+
+def test_bus_lock_detect_refused(work):
+    need_kvm()
+    err = warnings('qemu64,+bus-lock-detect')
+    assert BLD_FILTERED in err, err
+    assert BLD_HINT in err, err
+    rc, err = qemu_fails(['-M', 'q35', '-cpu', 'qemu64,+bus-lock-detect,enforce'])
+    assert rc != 0 and BLD_HINT in err, err
+
+
+def test_bus_lock_ratelimit_refused(work):
+    need_kvm()
+    rc, err = qemu_fails(['-M', 'q35,bus-lock-ratelimit=10', '-cpu', 'qemu64'])
+    assert rc != 0, err
+    assert ('bus-lock-ratelimit needs bus lock VM exits (KVM_CAP_X86_BUS_LOCK_EXIT), '
+            "which this host's KVM does not offer") in err, err

@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Linux under TCG writes through /dev/mem (busybox devmem) to a reserved
+region (memmap=64K$0x10000000) that the host protects over QMP: allowed
+writes land, denied writes are dropped and reported, action pause stops
+the VM."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from xv.guest import linux_args, guest_exit_status  # noqa: E402
+from xv.vm import VM  # noqa: E402
+from spp_common import query, read_phys, set_masks, violations  # noqa: E402
+
+BASE = 0x10000000
+# Page BASE: sub-pages 0-15 writable; page BASE + 0x1000: all protected
+MASKS = {BASE: 0x0000ffff, BASE + 0x1000: 0}
+
+SCRIPT = r'''
+grep -i reserved /proc/iomem | sed 's/^/XV-IOMEM: /'
+devmem 0x10000000 32 0x11111111
+devmem 0x10000800 32 0x22222222
+devmem 0x10000080 8 0x33
+devmem 0x10000f00 16 0x4444
+devmem 0x10001000 32 0x55555555
+echo "XV-READ: $(devmem 0x10000000 32) $(devmem 0x10000800 32)" \
+     "$(devmem 0x10000080 8) $(devmem 0x10000f00 16) $(devmem 0x10001000 32)"
+echo XV-WAIT
+read go
+devmem 0x10000100 32 0x66666666
+devmem 0x10000900 32 0x77777777
+echo "XV-AFTER: $(devmem 0x10000100 32) $(devmem 0x10000900 32)"
+exit 0
+'''
+
+
+def test_linux_devmem_drop_then_pause(work):
+    args = linux_args(work, SCRIPT, append='memmap=64K$0x10000000') + [
+        '-S', '-object', 'subpage-wp,id=swp0,rate-limit=0']
+    with VM(args, name='spp-linux') as vm:
+        set_masks(vm, MASKS)
+        vm.cmd('cont')
+
+        m = vm.wait_console(r'^XV-READ: (.*)$', timeout=240)
+        got = m.group(1).split()
+        assert [int(x, 16) for x in got] == [0x11111111, 0, 0x33, 0, 0], (
+            'guest read back %s' % got)
+        vm.wait_console(r'^XV-WAIT', timeout=30)
+        ev = violations(vm, wait=0.2)
+        assert ev == [(BASE + 0x800, 4), (BASE + 0xf00, 2),
+                      (BASE + 0x1000, 4)], ev
+        for e in vm.events('SUBPAGE_WP_VIOLATION'):
+            assert e['data']['source'] == 'cpu', e
+            assert e['data']['cpu-index'] == 0, e
+            assert e['data']['action'] == 'drop', e
+        info = query(vm)
+        assert info['violations'] == 3, info
+        assert info['write-traps'] >= 5, info
+
+        # Phase 2: action pause
+        vm.cmd('qom-set', path='/objects/swp0', property='action', value='pause')
+        vm.console_write('go\n')
+        vm.wait_event('STOP', timeout=120)
+        assert vm.cmd('query-status')['status'] == 'paused'
+        stop = [e for e in vm.events('SUBPAGE_WP_VIOLATION')
+                if e['data']['action'] == 'pause']
+        assert [(e['data']['gpa'], e['data']['size']) for e in stop] == [
+            (BASE + 0x900, 4)], stop
+        mem = read_phys(vm, work, BASE, 0x1000)
+        assert mem[0x100:0x104] == (0x66666666).to_bytes(4, 'little')
+        assert mem[0x900:0x904] == bytes(4)
+        vm.cmd('cont')
+        m = vm.wait_console(r'^XV-AFTER: (.*)$', timeout=120)
+        assert [int(x, 16) for x in m.group(1).split()] == [0x66666666, 0]
+        assert guest_exit_status(vm) == 0

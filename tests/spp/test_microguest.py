@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The real-mode micro-guest (microguest.S) under TCG and under KVM: the
+guest sees exactly the allowed writes, QEMU reports exactly the denied ones.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import xv  # noqa: E402
+from xv.vm import VM  # noqa: E402
+from spp_common import (build_microguest, kvm_usable, query, read_phys,  # noqa: E402
+                        set_masks, violations, wait_u32)
+
+PAGE = 0x10000
+COPY = 0x20000
+DONE = 0x21000
+MASK = 0x0000ffff          # sub-pages 0-15 writable, 16-31 protected
+
+# The guest's stores to PAGE, in program order: (offset, bytes).
+WRITES = [
+    (0x010, bytes([0x11])),
+    (0x810, bytes([0x22])),
+    (0x020, (0x3344).to_bytes(2, 'little')),
+    (0x820, (0x5566).to_bytes(2, 'little')),
+    (0x030, (0x778899aa).to_bytes(4, 'little')),
+    (0x830, (0xbbccddee).to_bytes(4, 'little')),
+    (0x040, (0x0123456789abcdef).to_bytes(8, 'little')),
+    (0x840, (0xfedcba9876543210).to_bytes(8, 'little')),
+    (0x7fe, (0x01020304).to_bytes(4, 'little')),
+] + [(0x7f8 + i, bytes([0x5a])) for i in range(16)] + [
+    (0x050, (0x6677).to_bytes(2, 'little')),
+    (0x850, (0x6677).to_bytes(2, 'little')),
+    (0x100, (0x41b0).to_bytes(2, 'little')),
+    (0x102, bytes([0xcb])),
+    (0x101, bytes([0x42])),
+]
+
+
+def allowed(off, size):
+    return all(MASK & (1 << (b >> 7)) for b in range(off, off + size))
+
+
+def expected():
+    page = bytearray(4096)
+    denied = []
+    for off, data in WRITES:
+        if allowed(off, len(data)):
+            page[off:off + len(data)] = data
+        else:
+            denied.append((PAGE + off, len(data)))
+    return bytes(page), denied
+
+
+def microguest_args(work):
+    return ['-M', 'pc', '-m', '16M', '-bios', build_microguest(work), '-S',
+            '-object', 'subpage-wp,id=swp0,rate-limit=0']
+
+
+def run_microguest(work, accel):
+    with VM(microguest_args(work), accel=accel, console=False,
+            name='microguest-' + accel) as vm:
+        set_masks(vm, {PAGE: MASK})
+        vm.cmd('cont')
+        return check_results(vm, work)
+
+
+def check_results(vm, work):
+    """Wait for the guest to finish, check memory, the guest's copy, the
+    violation events and the counters."""
+    if True:
+        wait_u32(vm, DONE, 0x600dd00d)
+        page, denied = expected()
+        got = violations(vm, wait=0.2)
+        assert got == denied, ('violation reports differ from the denied '
+                               'writes:\n got      %s\n expected %s'
+                               % ([(hex(g), s) for g, s in got],
+                                  [(hex(g), s) for g, s in denied]))
+        info = query(vm)
+        assert info['violations'] == len(denied), info
+        assert info['write-traps'] == len(WRITES), info
+        mem = read_phys(vm, work, PAGE, 4096)
+        seen = read_phys(vm, work, COPY, 4096)
+        for name, data in (('memory', mem), ('the guest\'s copy', seen)):
+            bad = [hex(i) for i in range(4096) if data[i] != page[i]]
+            assert not bad, '%s differs from the expected page at %s' % (
+                name, bad[:16])
+        smc = read_phys(vm, work, DONE + 4, 2)
+        assert smc == b'\x41\x42', ('self-modifying code on the protected page '
+                                    'ran stale code: %r' % smc)
+        return info
+
+
+def test_microguest_tcg(work):
+    info = run_microguest(work, 'tcg')
+    assert info['memslots-used'] == 0
+
+
+def test_microguest_kvm(work):
+    if not kvm_usable():
+        raise xv.Skip('/dev/kvm not usable')
+    info = run_microguest(work, 'kvm')
+    assert info['memslots-used'] == 2, info
