@@ -20,7 +20,7 @@ SUITES := foundation $(filter-out foundation,$(sort $(patsubst tests/%/,%,$(dir 
 CHECKS := patches qtest $(SUITES)
 
 .PHONY: all deps fetch prepare build check run bench export install help clean distclean \
-        $(addprefix check-,$(CHECKS)) guests base
+        $(addprefix check-,$(CHECKS)) guests base asan
 
 all: build
 
@@ -55,6 +55,9 @@ $(addprefix check-,$(SUITES)): check-%: build guests
 run: build guests
 	$(PYTHON) tests/demo.py
 
+asan: prepare
+	scripts/build.sh --asan
+
 base: fetch
 	scripts/prepare.sh --base
 	scripts/build.sh --base
@@ -74,6 +77,7 @@ help:
 	@echo "  make prepare    materialize build/src (upstream + Debian + queue)"
 	@echo "  make check-X    one suite of: $(CHECKS)"
 	@echo "  make install    install the fork (DESTDIR= honoured) with its option ROMs"
+	@echo "  make asan       build the fork with ASan+UBSan into build/asan-obj"
 	@echo "  make base       prepare and build the unpatched base (build/base-obj)"
 	@echo "  make clean      remove build/ (caches in ~/.cache/qemu-xv stay)"
 

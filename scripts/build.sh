@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# build.sh [--base]: configure (once) and build the prepared tree.
+# build.sh [--base|--asan]: configure (once) and build the prepared tree.
 #   fork: build/src      -> build/obj
 #   base: build/base-src -> build/base-obj   (same tarball, no qemu-xv patches)
+#   asan: build/src      -> build/asan-obj   (the fork with --enable-asan
+#         --enable-ubsan; only the system emulators, for the sanitizer tests)
 # XV_TARGETS (default from the Makefile) lists the softmmu targets.
 # ccache is on, with its cache in $XV_CACHE/ccache (outside the clone), and
 # CCACHE_BASEDIR makes the fork and base builds share it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-if [ "${1:-}" = "--base" ]; then
-    src=$XV_BUILD/base-src obj=$XV_BUILD/base-obj flavour=base
-else
-    src=$XV_BUILD/src obj=$XV_BUILD/obj flavour=fork
-fi
+extra=() ninja_targets=()
+case "${1:-}" in
+--base) src=$XV_BUILD/base-src obj=$XV_BUILD/base-obj flavour=base ;;
+--asan) src=$XV_BUILD/src obj=$XV_BUILD/asan-obj flavour=asan
+        extra=(--enable-asan --enable-ubsan)
+        for t in ${XV_TARGETS:-x86_64-softmmu}; do
+            ninja_targets+=("qemu-system-${t%-softmmu}")
+        done ;;
+*)      src=$XV_BUILD/src obj=$XV_BUILD/obj flavour=fork ;;
+esac
 targets=${XV_TARGETS:-x86_64-softmmu}
 [ -d "$src/.git" ] || xv_die "$src is missing: run 'make prepare' first"
 
@@ -32,7 +39,7 @@ done
 
 # The version string lands in config-host.h, which every file includes: keep it
 # stable (not a git hash) so a new commit does not rebuild all of QEMU.
-if [ $flavour = fork ]; then
+if [ $flavour != base ]; then
     pkgversion="qemu-xv, Debian $(xv_lock_get DEBIAN_VERSION)"
 else
     pkgversion="Debian $(xv_lock_get DEBIAN_VERSION), qemu-xv base"
@@ -41,7 +48,7 @@ fi
 args=(--cc="ccache cc" --cxx="ccache c++" --target-list="$targets" --with-pkgversion="$pkgversion"
       --python="$XV_PYTHON" --firmwarepath="$firmwarepath"
       --disable-download --disable-install-blobs --disable-docs --enable-debug-info --disable-werror
-      ${XV_CONFIGURE_EXTRA:-})
+      "${extra[@]}" ${XV_CONFIGURE_EXTRA:-})
 want=$(printf '%s\n' "${args[@]}" | sha256sum | cut -c1-16)
 
 # pc-bios/optionrom is built only when the compiler can make 32-bit code
@@ -62,8 +69,13 @@ if [ ! -f "$obj/build.ninja" ] || [ "$(cat "$obj/.xv-configured" 2>/dev/null)" !
 fi
 
 xv_log "building $flavour ($targets) in $obj"
-# make (not bare ninja) also builds pc-bios/optionrom
-make -C "$obj" -j"$(nproc)" --no-print-directory
+if [ ${#ninja_targets[@]} -gt 0 ]; then
+    ninja -C "$obj" -j"$(nproc)" "${ninja_targets[@]}"
+    make -C "$obj" -j"$(nproc)" --no-print-directory recurse-all
+else
+    # make (not bare ninja) also builds pc-bios/optionrom
+    make -C "$obj" -j"$(nproc)" --no-print-directory
+fi
 
 # Running from the build tree, QEMU looks for every data and firmware
 # directory below build/obj/qemu-bundle (util/cutils.c: get_relocated_path),
