@@ -4,8 +4,10 @@
  * Guest program of the split-lock suite (static, x86_64 Linux):
  *   splitlock-prog split N   do N "lock addl" across a cache line
  *   splitlock-prog aligned N do N "lock addl" inside a cache line
- * It names itself "splitlock", prints "SPLITLOCK: done <ms> <value>" with
- * the elapsed time and the counter's final value, and exits 0.  Under
+ * It names itself "splitlock", prints "SPLITLOCK: insn <addr> next <addr>"
+ * (the locked instruction and the one after it), then "SPLITLOCK: done
+ * <ms> <value>" with the elapsed time and the counter's final value, and
+ * exits 0.  Under
  * split_lock_detect=fatal the kernel kills it with SIGBUS first.
  */
 
@@ -17,6 +19,17 @@
 
 static char buf[256] __attribute__((aligned(64)));
 
+extern char sl_insn[], sl_next[];
+
+static void __attribute__((noinline, noclone)) locked_add(int *p)
+{
+    __asm__ volatile(".globl sl_insn, sl_next\n"
+                     "sl_insn:\n\t"
+                     "lock addl $1, %0\n"
+                     "sl_next:"
+                     : "+m"(*p));
+}
+
 int main(int argc, char **argv)
 {
     int split = argc > 1 && !strcmp(argv[1], "split");
@@ -26,9 +39,11 @@ int main(int argc, char **argv)
     long i;
 
     prctl(PR_SET_NAME, "splitlock");
+    printf("SPLITLOCK: insn %p next %p\n", (void *)sl_insn, (void *)sl_next);
+    fflush(stdout);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (i = 0; i < n; i++) {
-        __asm__ volatile("lock addl $1, %0" : "+m"(*p));
+        locked_add(p);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     printf("SPLITLOCK: done %ld %d\n",

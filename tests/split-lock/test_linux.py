@@ -43,7 +43,15 @@ def boot(work, cpu, mode, count=1, name='linux'):
         assert guest_exit_status(vm, timeout=400) == 0
         con = vm.console
         rc = int(re.search(r'^XV-RC: (\d+)', con, re.M).group(1))
-        return con, rc, counters(vm), vm.events('X86_BUS_LOCK', wait=1.5)
+        # the guest finished long ago: its events are queued already
+        return con, rc, counters(vm), vm.events('X86_BUS_LOCK')
+
+
+def insn(con):
+    """Addresses of the program's locked instruction and of the next one."""
+    m = re.search(r'^SPLITLOCK: insn 0x([0-9a-f]+) next 0x([0-9a-f]+)$', con, re.M)
+    assert m, con[-2000:]
+    return m.group(1), m.group(2)
 
 
 def logs(con):
@@ -63,12 +71,15 @@ def test_warn(work):
     assert flags(con) == {'split_lock_detect', 'bus_lock_detect'}, con[-3000:]
     assert has(con, re.escape(PFX + '#AC: crashing the kernel on kernel split_locks '
                               'and warning on user-space split_locks')), logs(con)
+    # #AC is a fault: reported at the locked instruction
     assert has(con, re.escape(PFX) + r'#AC: splitlock/\d+ took a split_lock trap '
-               r'at address: 0x[0-9a-f]+'), logs(con)
+               r'at address: 0x%s$' % insn(con)[0]), logs(con)
     assert rc == 0
-    # warn mode re-runs the instruction with detection off on that CPU
+    # warn mode re-runs the instruction with detection off on that CPU, and
+    # re-enables detection 2 jiffies later: if that comes first (a slow
+    # TCG host), the instruction traps again before it completes once.
     assert re.search(r'^SPLITLOCK: done \d+ 1$', con, re.M), con[-2000:]
-    assert cnt == {'split-lock-ac': 1, 'bus-lock-db': 0}, cnt
+    assert cnt['split-lock-ac'] >= 1 and cnt['bus-lock-db'] == 0, cnt
     assert ev and ev[-1]['data']['kind'] == 'split-lock', ev
 
 
@@ -76,7 +87,8 @@ def test_fatal(work):
     con, rc, cnt, ev = boot(work, CPU_SLD, 'fatal')
     assert has(con, re.escape(PFX + '#AC: crashing the kernel on kernel split_locks '
                               'and sending SIGBUS on user-space split_locks')), logs(con)
-    assert has(con, r'traps: splitlock\[\d+\] trap alignment check'), logs(con)
+    assert has(con, r'traps: splitlock\[\d+\] trap alignment check ip:%s ' % insn(con)[0]
+               + r'.*error:0'), logs(con)
     assert rc == 128 + 7, 'expected SIGBUS, got exit status %d' % rc
     assert not re.search(r'^SPLITLOCK: done', con, re.M)
     assert cnt == {'split-lock-ac': 1, 'bus-lock-db': 0}, cnt
@@ -98,6 +110,7 @@ def test_ratelimit(work):
 
 def test_off(work):
     con, rc, cnt, ev = boot(work, CPU_SLD, 'off')
+    assert has(con, re.escape(PFX + 'disabled')), logs(con)
     assert not has(con, r'took a (split|bus)_lock trap'), logs(con)
     assert not has(con, r'#AC: crashing'), logs(con)
     assert rc == 0
@@ -110,8 +123,9 @@ def test_bus_lock_warn(work):
     con, rc, cnt, ev = boot(work, CPU_BLD, 'warn')
     assert flags(con) == {'bus_lock_detect'}, flags(con)
     assert has(con, re.escape(PFX + '#DB: warning on user-space bus_locks')), logs(con)
+    # #DB is a trap: reported after the locked instruction
     assert has(con, re.escape(PFX) + r'#DB: splitlock/\d+ took a bus_lock trap '
-               r'at address: 0x[0-9a-f]+'), logs(con)
+               r'at address: 0x%s$' % insn(con)[1]), logs(con)
     assert rc == 0
     assert re.search(r'^SPLITLOCK: done \d+ 1$', con, re.M), con[-2000:]
     assert cnt == {'split-lock-ac': 0, 'bus-lock-db': 1}, cnt

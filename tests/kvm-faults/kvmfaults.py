@@ -1,0 +1,413 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""KVM start-up fault injection: the kvmfault.so shim and the case runner.
+
+One case starts QEMU (-M q35 -accel kvm [-accel tcg] -S) with kvmfault.so
+preloaded, failing the N-th KVM ioctl of one kind (or making one
+KVM_CHECK_EXTENSION return 0), and classifies what QEMU did:
+
+  error-exit  exit status 1 with an error message, no signal
+  fallback    KVM init failed, QEMU fell back to TCG: query-kvm enabled=false,
+              the guest runs after 'cont', no KVM file descriptor left open,
+              no KVM-SMRAM address space in 'info mtree'
+  tolerated   KVM still in use and the guest runs (the failure was optional)
+  stopped     KVM in use, the failure stopped the guest with an error
+  crash       killed by a signal, an assertion, or a sanitizer report
+  hang        no QMP and no exit within the timeout
+  bad-*       came up but in a wrong state (details in the case's notes)
+
+Run as a script for a table of one binary (the closing-note table):
+  /usr/bin/python3 tests/kvm-faults/kvmfaults.py [--binary QEMU] [--caps]
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'lib'))
+
+import xv  # noqa: E402
+from qemu.qmp.legacy import QEMUMonitorProtocol  # noqa: E402
+
+KVM_HEADERS = ['/usr/include/linux/kvm.h', '/usr/include/x86_64-linux-gnu/asm/kvm.h']
+SANITIZER_RX = re.compile(r'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|'
+                          r'runtime error:|Assertion .* failed|Aborted|core dumped')
+ENOMEM = 12
+
+
+def work_dir():
+    d = os.path.join(xv.BUILD, 'kvm-faults')
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def _newer(target, *sources):
+    return os.path.exists(target) and all(os.path.getmtime(target) >= os.path.getmtime(s)
+                                          for s in sources)
+
+
+def shim():
+    """Build kvmfault.so (once) into $XV_BUILD/kvm-faults; return its path."""
+    src = os.path.join(HERE, 'kvmfault.c')
+    so = os.path.join(work_dir(), 'kvmfault.so')
+    if not _newer(so, src):
+        subprocess.run(['cc', '-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-o', so + '.tmp',
+                        src, '-ldl'], check=True)
+        os.rename(so + '.tmp', so)
+    return so
+
+
+_names = None
+
+
+def names():
+    """{request or capability number: name}, from the installed KVM headers.
+
+    Requests map as ('req', nr) -> name, capabilities as ('cap', nr) -> name.
+    The numbers are computed by the C compiler, never written down here.
+    """
+    global _names
+    if _names is not None:
+        return _names
+    reqs, caps = set(), set()
+    for h in KVM_HEADERS:
+        if not os.path.exists(h):
+            continue
+        text = open(h).read()
+        reqs.update(re.findall(r'^#define\s+(KVM_[A-Z0-9_]+)\s+_IO[RW]*\(KVMIO', text, re.M))
+        caps.update(re.findall(r'^#define\s+(KVM_CAP_[A-Z0-9_]+)\s+\d+\s*$', text, re.M))
+    src = os.path.join(work_dir(), 'kvmnames.c')
+    exe = os.path.join(work_dir(), 'kvmnames')
+    lines = ['    printf("req %%#lx %s\\n", (unsigned long)(%s) & 0xffffffffUL);' % (n, n)
+             for n in sorted(reqs)]
+    lines += ['    printf("cap %%#lx %s\\n", (unsigned long)(%s));' % (n, n)
+              for n in sorted(caps)]
+    head = ['#include <stdio.h>', '#include <linux/kvm.h>', 'int main(void)', '{']
+    for _ in range(5):
+        with open(src, 'w') as f:
+            f.write('\n'.join(head + lines + ['    return 0;', '}', '']))
+        cc = subprocess.run(['cc', '-w', '-o', exe, src], capture_output=True, text=True)
+        if cc.returncode == 0:
+            break
+        # requests of other architectures use structs x86 does not define
+        bad = {int(n) - len(head) - 1
+               for n in re.findall(r'kvmnames\.c:(\d+):\d+: error', cc.stderr)}
+        if not bad:
+            raise AssertionError(cc.stderr)
+        lines = [ln for i, ln in enumerate(lines) if i not in bad]
+    else:
+        raise AssertionError(cc.stderr)
+    out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+    _names = {}
+    for line in out.splitlines():
+        kind, nr, name = line.split()
+        _names.setdefault((kind, int(nr, 16)), name)
+    return _names
+
+
+def req_name(nr):
+    return names().get(('req', nr), '%#x' % nr)
+
+
+def cap_name(nr):
+    return names().get(('cap', nr), 'cap %d' % nr)
+
+
+def asan_binary():
+    b = os.path.join(xv.BUILD, 'asan-obj', 'qemu-system-x86_64')
+    return b if os.path.exists(b) else None
+
+
+def binary():
+    return os.environ.get('XVF_QEMU') or xv.qemu_binary()
+
+
+def need_kvm():
+    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+        raise xv.Skip('/dev/kvm is not usable here')
+
+
+def sanitizer_env(env):
+    env['ASAN_OPTIONS'] = ('verify_asan_link_order=0:detect_leaks=1:abort_on_error=0:'
+                           'exitcode=66:halt_on_error=1')
+    env['UBSAN_OPTIONS'] = 'print_stacktrace=1:halt_on_error=1:exitcode=67'
+    supp = os.path.join(HERE, 'lsan.supp')
+    if os.path.exists(supp):
+        env['LSAN_OPTIONS'] = 'suppressions=%s:print_suppressions=0' % supp
+    return env
+
+
+def kvm_fds(pid):
+    """Descriptors of pid that refer to /dev/kvm or a KVM anon inode."""
+    out = []
+    d = '/proc/%d/fd' % pid
+    for fd in os.listdir(d):
+        try:
+            t = os.readlink(os.path.join(d, fd))
+        except OSError:
+            continue
+        if t == '/dev/kvm' or t.startswith('anon_inode:kvm'):
+            out.append('%s->%s' % (fd, t))
+    return out
+
+
+class Result:
+    def __init__(self):
+        self.outcome = None
+        self.status = None
+        self.stderr = ''
+        self.notes = []
+        self.triggered = False
+        self.kvm_enabled = None
+        self.fell_back = False
+
+    def first_error(self):
+        for line in self.stderr.splitlines():
+            if line.startswith('qemu-system') and 'warning' not in line:
+                return line.split(': ', 1)[-1][:150]
+        return ''
+
+    def summary(self):
+        s = self.outcome
+        if self.notes:
+            s += ' (' + '; '.join(self.notes) + ')'
+        return s
+
+
+def run_case(qemu=None, req=None, nth=1, err=ENOMEM, cap=None, cap_ret=0, fallback=False,
+             machine='q35', extra=(), sanitize=False, timeout=60, log=None):
+    """Start QEMU with one injected KVM failure and classify the outcome."""
+    qemu = qemu or binary()
+    r = Result()
+    d = tempfile.mkdtemp(prefix='xvf-')
+    qmp_path = os.path.join(d, 'qmp.sock')
+    trig = os.path.join(d, 'triggered')
+    env = dict(os.environ, LD_PRELOAD=shim(), XVF_TRIGGERED=trig)
+    for k in ('XVF_REQ', 'XVF_NTH', 'XVF_ERRNO', 'XVF_CAP', 'XVF_CAP_RET', 'XVF_LOG'):
+        env.pop(k, None)
+    if req is not None:
+        env.update(XVF_REQ=hex(req), XVF_NTH=str(nth), XVF_ERRNO=str(err))
+    if cap is not None:
+        env.update(XVF_REQ=hex(0xae03), XVF_CAP=str(cap), XVF_CAP_RET=str(cap_ret),
+                   XVF_NTH=str(nth))
+    if log:
+        env['XVF_LOG'] = log
+    if sanitize:
+        sanitizer_env(env)
+    cmd = [qemu, '-nodefaults', '-display', 'none', '-S', '-M', machine,
+           '-qmp', 'unix:%s,server=on,wait=off' % qmp_path, '-accel', 'kvm']
+    if fallback:
+        cmd += ['-accel', 'tcg']
+    cmd += list(extra)
+    errf = open(os.path.join(d, 'stderr'), 'w+')
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=errf, stderr=errf, env=env)
+    qmp = None
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if p.poll() is not None:
+                break
+            if os.path.exists(qmp_path):
+                q = QEMUMonitorProtocol(qmp_path)
+                try:
+                    q.connect()
+                    qmp = q
+                    break
+                except Exception:
+                    pass
+            if time.monotonic() > deadline:
+                r.outcome = 'hang'
+                break
+            time.sleep(0.05)
+        if qmp:
+            _probe(qmp, p, r, fallback)
+            try:
+                qmp.cmd_raw('quit')
+            except Exception:
+                pass
+            try:
+                qmp.close()
+            except Exception:
+                pass
+        try:
+            p.wait(timeout=max(5, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            r.outcome = r.outcome or 'hang'
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+        errf.seek(0)
+        r.stderr = errf.read()
+        errf.close()
+        r.triggered = os.path.exists(trig)
+        r.status = p.returncode
+        subprocess.run(['rm', '-rf', d])
+    _classify(r)
+    return r
+
+
+def _probe(qmp, p, r, fallback):
+    def cmd(name, **args):
+        resp = qmp.cmd_raw(name, args or None)
+        if 'error' in resp:
+            raise RuntimeError('%s: %s' % (name, resp['error'].get('desc')))
+        return resp['return']
+    try:
+        kvm = cmd('query-kvm')
+        r.kvm_enabled = kvm['enabled']
+        fds = kvm_fds(p.pid)
+        mtree = cmd('human-monitor-command', **{'command-line': 'info mtree'})
+        cmd('cont')
+        time.sleep(0.2)
+        status = cmd('query-status')['status']
+    except Exception as e:  # QEMU died under us
+        r.notes.append('QMP failed: %s' % e)
+        r.outcome = None
+        return
+    if not r.kvm_enabled:
+        r.fell_back = True
+        bad = []
+        if fds:
+            bad.append('KVM fds left open: ' + ' '.join(fds))
+        if 'KVM-SMRAM' in mtree:
+            bad.append('KVM-SMRAM address space left behind')
+        if status != 'running':
+            bad.append('TCG guest status %s' % status)
+        if bad:
+            r.notes += bad
+            r.outcome = 'bad-fallback'
+        else:
+            r.outcome = 'fallback'
+    elif status == 'running':
+        r.outcome = 'tolerated'
+    else:
+        r.notes.append('status %s' % status)
+        r.outcome = 'stopped'
+
+
+def _classify(r):
+    san = SANITIZER_RX.search(r.stderr)
+    if r.status is not None and r.status < 0:
+        r.notes.insert(0, 'signal %s' % signal.Signals(-r.status).name)
+        r.outcome = 'crash'
+    elif r.status in (66, 67) or san:
+        if san:
+            r.notes.insert(0, san.group(0))
+        r.outcome = 'crash'
+    elif r.outcome in ('hang',):
+        pass
+    elif r.outcome in ('fallback', 'tolerated', 'stopped', 'bad-fallback'):
+        if r.status != 0:
+            r.notes.append('exit status %d after quit' % r.status)
+            r.outcome = 'bad-quit'
+    else:
+        # never reached QMP: it must be a clean error exit
+        if r.status == 1 and r.first_error():
+            r.outcome = 'error-exit'
+            r.notes.append(r.first_error())
+        else:
+            r.outcome = 'bad-exit'
+            r.notes.append('status %s: %s' % (r.status, r.stderr.strip()[-300:]))
+
+
+def record(qemu=None, machine='q35'):
+    """Run QEMU once without a failure; return the KVM ioctl log as a list of
+    (request, capability-or-0, result) in call order."""
+    log = os.path.join(tempfile.mkdtemp(prefix='xvf-log-'), 'ioctls')
+    r = run_case(qemu, log=log, machine=machine)
+    if r.outcome != 'tolerated':
+        raise AssertionError('QEMU with KVM does not start here without faults: %s\n%s'
+                             % (r.summary(), r.stderr))
+    calls = []
+    for line in open(log):
+        req, arg, ret, _ = line.split()
+        calls.append((int(req, 16), int(arg, 16), int(ret)))
+    subprocess.run(['rm', '-rf', os.path.dirname(log)])
+    return calls
+
+
+KVM_CREATE_VCPU_NAMES = ('KVM_CREATE_VCPU', 'KVM_SET_USER_MEMORY_REGION',
+                         'KVM_SET_USER_MEMORY_REGION2')
+
+
+def init_phase_end(calls):
+    """Index of the first call made after kvm_init() (accelerator set-up):
+    the first vCPU creation or memory slot, whichever comes first."""
+    for i, (req, _, _) in enumerate(calls):
+        if req_name(req) in KVM_CREATE_VCPU_NAMES:
+            return i
+    return len(calls)
+
+
+def request_points(calls):
+    """Distinct requests in first-call order: (req, nth=1, in_init_phase)."""
+    end = init_phase_end(calls)
+    seen, out = set(), []
+    for i, (req, _, _) in enumerate(calls):
+        if req == 0xae03 or req in seen:      # KVM_CHECK_EXTENSION: see cap_points
+            continue
+        seen.add(req)
+        out.append((req, 1, i < end))
+    return out
+
+
+def cap_points(calls):
+    """Capabilities the host reports (non-zero) in first-check order:
+    (cap, in_init_phase).  Reporting 0 for each drives QEMU's fallback paths."""
+    end = init_phase_end(calls)
+    seen, out = set(), []
+    for i, (req, cap, ret) in enumerate(calls):
+        if req != 0xae03 or cap in seen:
+            continue
+        seen.add(cap)
+        if ret > 0:
+            out.append((cap, i < end))
+    return out
+
+
+def judge(r, fallback, init_phase):
+    """None if the outcome is acceptable, else why not."""
+    if r.outcome in ('crash', 'hang') or r.outcome.startswith('bad'):
+        return r.summary()
+    if fallback and init_phase and r.triggered and r.outcome == 'error-exit':
+        return 'KVM init failed but QEMU did not fall back to TCG: ' + r.summary()
+    if r.outcome == 'fallback' and not fallback:
+        return 'fell back without a fallback configured'
+    return None
+
+
+def main(argv):
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--binary', default=None)
+    ap.add_argument('--caps', action='store_true', help='also the CHECK_EXTENSION points')
+    ap.add_argument('--sanitize', action='store_true')
+    a = ap.parse_args(argv[1:])
+    calls = record(a.binary)
+    points = [('req', req, nth, init) for req, nth, init in request_points(calls)]
+    if a.caps:
+        points += [('cap', cap, 1, init) for cap, init in cap_points(calls)]
+    print('| failure point | phase | -accel kvm | -accel kvm -accel tcg |')
+    print('|---|---|---|---|')
+    for kind, nr, nth, init in points:
+        row = []
+        for fb in (False, True):
+            if kind == 'req':
+                r = run_case(a.binary, req=nr, nth=nth, fallback=fb, sanitize=a.sanitize)
+            else:
+                r = run_case(a.binary, cap=nr, fallback=fb, sanitize=a.sanitize)
+            bad = judge(r, fb, init)
+            row.append(('**FAIL** ' if bad else '') + r.summary().replace('|', '/'))
+        name = req_name(nr) if kind == 'req' else 'CHECK_EXTENSION(%s)=0' % cap_name(nr)
+        print('| %s | %s | %s | %s |' % (name, 'init' if init else 'machine', row[0], row[1]),
+              flush=True)
+
+
+if __name__ == '__main__':
+    main(sys.argv)
