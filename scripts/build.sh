@@ -37,8 +37,8 @@ for f in /usr/share/seabios/bios-256k.bin /usr/lib/ipxe/qemu/efi-virtio.rom; do
     [ -f "$f" ] || xv_die "firmware $f is missing: run 'sudo make deps' (packages seabios, ipxe-qemu)"
 done
 
-# The version string lands in config-host.h, which every file includes: keep it
-# stable (not a git hash) so a new commit does not rebuild all of QEMU.
+# The version string is a configure option: keep it stable (no git hash, no
+# patch count) so that a new commit or a new patch does not reconfigure.
 if [ $flavour != base ]; then
     pkgversion="qemu-xv, Debian $(xv_lock_get DEBIAN_VERSION)"
 else

@@ -332,15 +332,20 @@ def record(qemu=None, machine='q35'):
     return calls
 
 
-KVM_CREATE_VCPU_NAMES = ('KVM_CREATE_VCPU', 'KVM_SET_USER_MEMORY_REGION',
-                         'KVM_SET_USER_MEMORY_REGION2')
+MACHINE_PHASE_NAMES = ('KVM_CREATE_VCPU', 'KVM_SET_USER_MEMORY_REGION',
+                       'KVM_SET_USER_MEMORY_REGION2')
 
 
 def init_phase_end(calls):
-    """Index of the first call made after kvm_init() (accelerator set-up):
-    the first vCPU creation or memory slot, whichever comes first."""
+    """Index of the first call made after kvm_init() (accelerator set-up).
+
+    kvm_init() ends by checking KVM_CAP_BINARY_STATS_FD; without it, the
+    first vCPU creation or memory slot marks the machine phase."""
+    for i, (req, cap, _) in enumerate(calls):
+        if req == 0xae03 and cap_name(cap) == 'KVM_CAP_BINARY_STATS_FD':
+            return i + 1
     for i, (req, _, _) in enumerate(calls):
-        if req_name(req) in KVM_CREATE_VCPU_NAMES:
+        if req_name(req) in MACHINE_PHASE_NAMES:
             return i
     return len(calls)
 
