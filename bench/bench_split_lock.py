@@ -36,7 +36,7 @@ def run_guest(binary, cpu, mode):
         elapsed = time.monotonic() - t0
         with open(log) as f:
             out = f.read()
-    if 'XV: bench_mem 0x1312d00' not in out:
+    if 'XV: bench_mem 0x17d78400' not in out:
         sys.exit('bench: the guest did not finish its loop:\n' + out[-500:])
     return elapsed
 

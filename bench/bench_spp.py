@@ -14,7 +14,8 @@ import sys
 import tempfile
 import time
 
-from common import binaries, compare
+from common import compare
+from xv import qemu_binary
 from xv.vm import VM
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -94,7 +95,7 @@ def batch_time(binary, work, npages=1000):
 
 
 def main():
-    fork = binaries()['fork']
+    fork = qemu_binary()
     work = tempfile.mkdtemp(prefix='xv-bench-spp-')
     try:
         loops_tcg = int(os.environ.get('XV_BENCH_SPP_LOOPS_TCG', '200000'))

@@ -383,7 +383,7 @@ static void ratelimit_mode(void)
 }
 
 /* CPU-bound loop of aligned locked operations, for bench_split_lock.py */
-#define BENCH_ITERS 20000000
+#define BENCH_ITERS 400000000
 
 static void bench_mode(int sld)
 {
@@ -393,10 +393,12 @@ static void bench_mode(int sld)
         wrmsr_safe(MSR_TEST_CTRL, TEST_CTRL_SLD);
     }
     for (i = 0; i < BENCH_ITERS; i++) {
-        __asm__ volatile("lock addl $1, (%0)\n\t"
-                         "lock incl 4(%0)\n\t"
-                         "xchgl %1, 8(%0)"
-                         : : "r"(at(0)), "r"(i) : "memory");
+        uint32_t v = i;
+
+        __asm__ volatile("lock addl $1, (%1)\n\t"
+                         "lock incl 4(%1)\n\t"
+                         "xchgl %0, 8(%1)"
+                         : "+r"(v) : "r"(at(0)) : "memory");
     }
     report_hex("bench_mem", *at(0));
 }

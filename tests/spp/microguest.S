@@ -35,7 +35,6 @@ _start:
     movq    %mm0, %es:0x040
     movq    %cs:qword2, %mm0
     movq    %mm0, %es:0x840
-    emms
 
     /* A store straddling sub-pages 15 and 16: denied as a whole */
     movl    $0x01020304, %es:0x7fe

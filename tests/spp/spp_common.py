@@ -66,9 +66,12 @@ def wait_u32(vm, gpa, value, timeout=60):
         time.sleep(0.1)
 
 
-def violations(vm, wait=0.0):
+def violations(vm):
+    """(gpa, size) of every violation event so far.  A command first: QEMU
+    sends the events caused before it ahead of its reply."""
+    vm.cmd('x-query-subpage-wp')
     return [(e['data']['gpa'], e['data']['size'])
-            for e in vm.events('SUBPAGE_WP_VIOLATION', wait=wait)]
+            for e in vm.events('SUBPAGE_WP_VIOLATION')]
 
 
 __all__ = ['xv']

@@ -42,12 +42,12 @@ def test_linux_devmem_drop_then_pause(work):
         set_masks(vm, MASKS)
         vm.cmd('cont')
 
-        m = vm.wait_console(r'^XV-READ: (.*)$', timeout=240)
+        m = vm.wait_console(r'^XV-READ: (.*)\n', timeout=240)
         got = m.group(1).split()
         assert [int(x, 16) for x in got] == [0x11111111, 0, 0x33, 0, 0], (
             'guest read back %s' % got)
         vm.wait_console(r'^XV-WAIT', timeout=30)
-        ev = violations(vm, wait=0.2)
+        ev = violations(vm)
         assert ev == [(BASE + 0x800, 4), (BASE + 0xf00, 2),
                       (BASE + 0x1000, 4)], ev
         for e in vm.events('SUBPAGE_WP_VIOLATION'):
@@ -71,6 +71,6 @@ def test_linux_devmem_drop_then_pause(work):
         assert mem[0x100:0x104] == (0x66666666).to_bytes(4, 'little')
         assert mem[0x900:0x904] == bytes(4)
         vm.cmd('cont')
-        m = vm.wait_console(r'^XV-AFTER: (.*)$', timeout=120)
+        m = vm.wait_console(r'^XV-AFTER: (.*)\n', timeout=120)
         assert [int(x, 16) for x in m.group(1).split()] == [0x66666666, 0]
         assert guest_exit_status(vm) == 0

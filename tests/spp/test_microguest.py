@@ -42,14 +42,28 @@ def allowed(off, size):
     return all(MASK & (1 << (b >> 7)) for b in range(off, off + size))
 
 
-def expected():
+def pieces(off, data, accel):
+    """How a store reaches QEMU: KVM passes it whole; TCG splits an
+    unaligned store to MMIO into naturally aligned pieces (cputlb.c:
+    do_st_mmio_leN), so each piece is checked on its own."""
+    if accel != 'tcg':
+        yield off, data
+        return
+    while data:
+        n = 1 << ((len(data) | off | 8) & -(len(data) | off | 8)).bit_length() - 1
+        yield off, data[:n]
+        off, data = off + n, data[n:]
+
+
+def expected(accel):
     page = bytearray(4096)
     denied = []
     for off, data in WRITES:
-        if allowed(off, len(data)):
-            page[off:off + len(data)] = data
-        else:
-            denied.append((PAGE + off, len(data)))
+        for o, d in pieces(off, data, accel):
+            if allowed(o, len(d)):
+                page[o:o + len(d)] = d
+            else:
+                denied.append((PAGE + o, len(d)))
     return bytes(page), denied
 
 
@@ -63,23 +77,24 @@ def run_microguest(work, accel):
             name='microguest-' + accel) as vm:
         set_masks(vm, {PAGE: MASK})
         vm.cmd('cont')
-        return check_results(vm, work)
+        return check_results(vm, work, accel)
 
 
-def check_results(vm, work):
+def check_results(vm, work, accel):
     """Wait for the guest to finish, check memory, the guest's copy, the
     violation events and the counters."""
     if True:
         wait_u32(vm, DONE, 0x600dd00d)
-        page, denied = expected()
-        got = violations(vm, wait=0.2)
+        page, denied = expected(accel)
+        got = violations(vm)
         assert got == denied, ('violation reports differ from the denied '
                                'writes:\n got      %s\n expected %s'
                                % ([(hex(g), s) for g, s in got],
                                   [(hex(g), s) for g, s in denied]))
         info = query(vm)
         assert info['violations'] == len(denied), info
-        assert info['write-traps'] == len(WRITES), info
+        assert info['write-traps'] == sum(
+            1 for o, d in WRITES for _ in pieces(o, d, accel)), info
         mem = read_phys(vm, work, PAGE, 4096)
         seen = read_phys(vm, work, COPY, 4096)
         for name, data in (('memory', mem), ('the guest\'s copy', seen)):

@@ -29,7 +29,8 @@ def wait_migration(vm, timeout=60):
 def test_protections_survive_migration_to_file(work):
     state = os.path.join(work, 'state.bin')
     args = mg.microguest_args(work)
-    pages = dict(EXTRA, **{mg.PAGE: mg.MASK})
+    pages = dict(EXTRA)
+    pages[mg.PAGE] = mg.MASK
     with VM(args, console=False, name='spp-mig-src') as src:
         mg.set_masks(src, pages)
         before = query(src)
@@ -46,4 +47,4 @@ def test_protections_survive_migration_to_file(work):
         assert after['pages'] == before['pages'], after
         assert after['runs'] == 2, after
         dst.cmd('cont')
-        mg.check_results(dst, work)
+        mg.check_results(dst, work, 'tcg')
