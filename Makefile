@@ -52,6 +52,9 @@ check-qtest: build
 $(addprefix check-,$(SUITES)): check-%: build guests
 	$(PYTHON) tests/run.py $*
 
+# the fault-injection matrix checks sanitizer-clean runs on the ASan build
+check-kvm-faults: asan
+
 run: build guests
 	$(PYTHON) tests/demo.py
 

@@ -27,7 +27,7 @@ RUNS = int(os.environ.get('XV_BENCH_RUNS', '3'))
 def build_loop(work, loops):
     obj = os.path.join(work, 'loop.o')
     out = os.path.join(work, 'loop-%d.bin' % loops)
-    subprocess.run(['gcc', '-m32', '-c', '-o', obj, os.path.join(HERE, 'spp_loop.S')],
+    subprocess.run(['gcc', '-m32', '-c', '-o', obj, os.path.join(HERE, 'bench_spp_loop.S')],
                    check=True)
     subprocess.run(['objcopy', '-O', 'binary', '-j', '.text', obj, out], check=True)
     with open(out, 'r+b') as f:
