@@ -317,11 +317,11 @@ def _classify(r):
             r.notes.append('status %s: %s' % (r.status, r.stderr.strip()[-300:]))
 
 
-def record(qemu=None, machine='q35'):
+def record(qemu=None, machine='q35', sanitize=False):
     """Run QEMU once without a failure; return the KVM ioctl log as a list of
     (request, capability-or-0, result) in call order."""
     log = os.path.join(tempfile.mkdtemp(prefix='xvf-log-'), 'ioctls')
-    r = run_case(qemu, log=log, machine=machine)
+    r = run_case(qemu, log=log, machine=machine, sanitize=sanitize)
     if r.outcome != 'tolerated':
         raise AssertionError('QEMU with KVM does not start here without faults: %s\n%s'
                              % (r.summary(), r.stderr))

@@ -134,10 +134,16 @@ def _asan():
     return b
 
 
-def test_asan_init_phase_requests():
-    """Under ASan/UBSan/LSan: every kvm_init failure, with and without TCG
-    fallback, exits or falls back without a sanitizer report."""
+def test_asan_requests():
+    """Under ASan/UBSan/LSan: every request failure, with and without TCG
+    fallback, exits, falls back or carries on without a sanitizer report."""
     b = _asan()
-    pts = [(req, init) for req, _, init in kf.request_points(kf.record(b)) if init]
+    pts = [(req, init) for req, _, init in kf.request_points(kf.record(b, sanitize=True))]
     _sweep(pts, fallback=False, qemu=b, sanitize=True)
     _sweep(pts, fallback=True, qemu=b, sanitize=True)
+
+
+def test_asan_capabilities_with_tcg_fallback():
+    b = _asan()
+    _sweep(kf.cap_points(kf.record(b, sanitize=True)), fallback=True, qemu=b,
+           sanitize=True, caps=True)
