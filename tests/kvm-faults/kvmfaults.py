@@ -122,6 +122,15 @@ def asan_binary():
     return b if os.path.exists(b) else None
 
 
+def asan_binary_or_skip():
+    """The ASan/UBSan build, or skip the test (never counted as passed)."""
+    b = asan_binary()
+    if not b:
+        raise xv.Skip('no ASan/UBSan build (%s/asan-obj): run scripts/build.sh --asan; '
+                      'the sanitizer checks did not run' % xv.BUILD)
+    return b
+
+
 def binary():
     return os.environ.get('XVF_QEMU') or xv.qemu_binary()
 

@@ -126,24 +126,16 @@ def test_known_failures_still_fail():
     assert not stale, 'known-failures is out of date:\n  ' + '\n  '.join(stale)
 
 
-def _asan():
-    b = kf.asan_binary()
-    if not b:
-        raise kf.xv.Skip('no ASan/UBSan build (%s/asan-obj): run scripts/build.sh --asan; '
-                         'the sanitizer checks did not run' % kf.xv.BUILD)
-    return b
-
-
 def test_asan_requests():
     """Under ASan/UBSan/LSan: every request failure, with and without TCG
     fallback, exits, falls back or carries on without a sanitizer report."""
-    b = _asan()
+    b = kf.asan_binary_or_skip()
     pts = [(req, init) for req, _, init in kf.request_points(kf.record(b, sanitize=True))]
     _sweep(pts, fallback=False, qemu=b, sanitize=True)
     _sweep(pts, fallback=True, qemu=b, sanitize=True)
 
 
 def test_asan_capabilities_with_tcg_fallback():
-    b = _asan()
+    b = kf.asan_binary_or_skip()
     _sweep(kf.cap_points(kf.record(b, sanitize=True)), fallback=True, qemu=b,
            sanitize=True, caps=True)
