@@ -10,8 +10,13 @@
 #   make help       all targets
 
 # The softmmu targets to build: adding one is a change of this line.
-XV_TARGETS ?= x86_64-softmmu
+XV_TARGETS ?= x86_64-softmmu aarch64-softmmu s390x-softmmu
 export XV_TARGETS
+# The sanitizer build (make asan) serves the KVM fault matrix: x86_64 only.
+XV_ASAN_TARGETS ?= x86_64-softmmu
+export XV_ASAN_TARGETS
+# Test guests 'make guests' builds (scripts/mkguest.sh).
+XV_GUEST_ARCHES ?= $(patsubst %-softmmu,%,$(XV_TARGETS))
 
 PYTHON := /usr/bin/python3
 # Repo-side suites: every tests/<suite>/ with test_*.py, foundation first.
@@ -38,7 +43,7 @@ build: prepare
 	scripts/build.sh
 
 guests:
-	scripts/mkguest.sh x86_64 build/guest/x86_64
+	for a in $(XV_GUEST_ARCHES); do scripts/mkguest.sh $$a build/guest/$$a || exit 1; done
 
 check: build guests
 	scripts/check.sh $(CHECKS)

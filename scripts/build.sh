@@ -5,7 +5,8 @@
 #   fork: build/src      -> build/obj
 #   base: build/base-src -> build/base-obj   (same tarball, no qemu-xv patches)
 #   asan: build/src      -> build/asan-obj   (the fork with --enable-asan
-#         --enable-ubsan; only the system emulators, for the sanitizer tests)
+#         --enable-ubsan; only the system emulators of XV_ASAN_TARGETS, for
+#         the sanitizer tests)
 # XV_TARGETS (default from the Makefile) lists the softmmu targets.
 # ccache is on, with its cache in $XV_CACHE/ccache (outside the clone), and
 # CCACHE_BASEDIR makes the fork and base builds share it.
@@ -17,12 +18,13 @@ case "${1:-}" in
 --base) src=$XV_BUILD/base-src obj=$XV_BUILD/base-obj flavour=base ;;
 --asan) src=$XV_BUILD/src obj=$XV_BUILD/asan-obj flavour=asan
         extra=(--enable-asan --enable-ubsan)
-        for t in ${XV_TARGETS:-x86_64-softmmu}; do
+        for t in ${XV_ASAN_TARGETS:-x86_64-softmmu}; do
             ninja_targets+=("qemu-system-${t%-softmmu}")
         done ;;
 *)      src=$XV_BUILD/src obj=$XV_BUILD/obj flavour=fork ;;
 esac
 targets=${XV_TARGETS:-x86_64-softmmu}
+[ $flavour != asan ] || targets=${XV_ASAN_TARGETS:-x86_64-softmmu}
 [ -d "$src/.git" ] || xv_die "$src is missing: run 'make prepare' first"
 
 export CCACHE_DIR=${CCACHE_DIR:-$XV_CACHE/ccache}
