@@ -16,6 +16,8 @@
  *                       supported") instead of an error
  *   XVF_TRIGGERED=path  created when the failure has been injected, so a test
  *                       knows the failure point was reached
+ *   XVF_ARMED=path      count (and fail) calls only once path exists, so a
+ *                       test can aim at a running guest
  *
  * Build: cc -shared -fPIC -O2 -o kvmfault.so kvmfault.c -ldl
  */
@@ -43,6 +45,7 @@ static int fail_errno = ENOMEM;
 static unsigned long seen;
 static int log_fd = -1;
 static const char *triggered_path;
+static const char *armed_path;
 
 static void __attribute__((constructor)) kvmfault_init(void)
 {
@@ -74,6 +77,13 @@ static void __attribute__((constructor)) kvmfault_init(void)
         log_fd = open(s, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     }
     triggered_path = getenv("XVF_TRIGGERED");
+    armed_path = getenv("XVF_ARMED");
+}
+
+/* with XVF_ARMED=path, calls count only once path exists */
+static int armed(void)
+{
+    return !armed_path || access(armed_path, F_OK) == 0;
 }
 
 static void log_call(unsigned long req, unsigned long arg, int ret, int err)
@@ -124,7 +134,7 @@ int ioctl(int fd, unsigned long req, ...)
     if (nr == KVM_CHECK_EXTENSION) {
         cap = (unsigned long)argp;
     }
-    if (fail_req && nr == fail_req &&
+    if (fail_req && nr == fail_req && armed() &&
         (fail_cap < 0 || (nr == KVM_CHECK_EXTENSION &&
                           cap == (unsigned long)fail_cap))) {
         unsigned long n = __atomic_add_fetch(&seen, 1, __ATOMIC_SEQ_CST);

@@ -1,0 +1,198 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""KVM failures after start-up: while the guest runs, and at a reset that
+rebuilds the VM (x-change-vmfd-on-reset).
+
+The start-up matrix fails the first call of each request.  Here the shim is
+armed only once the guest runs (XVF_ARMED), so the failure hits a running
+guest: QEMU must stop it with an internal error and a one-line message, keep
+answering QMP, and quit cleanly; a 'system_reset' must bring it back.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kvmfaults as kf  # noqa: E402
+from qemu.qmp.legacy import QEMUMonitorProtocol  # noqa: E402
+
+
+class Session:
+    """One QEMU with the shim loaded, driven over QMP by the test."""
+
+    def __init__(self, req=None, nth=1, armed=False, machine='q35', qemu=None,
+                 sanitize=False):
+        self.dir = tempfile.mkdtemp(prefix='xvf-run-')
+        self.armed = os.path.join(self.dir, 'armed') if armed else None
+        self.trig = os.path.join(self.dir, 'triggered')
+        qmp_path = os.path.join(self.dir, 'qmp.sock')
+        env = dict(os.environ, LD_PRELOAD=kf.shim(), XVF_TRIGGERED=self.trig)
+        for k in ('XVF_REQ', 'XVF_NTH', 'XVF_ERRNO', 'XVF_CAP', 'XVF_CAP_RET',
+                  'XVF_LOG', 'XVF_ARMED'):
+            env.pop(k, None)
+        if req is not None:
+            env.update(XVF_REQ=hex(req), XVF_NTH=str(nth))
+        if self.armed:
+            env['XVF_ARMED'] = self.armed
+        if sanitize:
+            kf.sanitizer_env(env)
+        self.errf = open(os.path.join(self.dir, 'stderr'), 'w+')
+        self.proc = subprocess.Popen(
+            [qemu or kf.binary(), '-nodefaults', '-display', 'none', '-S',
+             '-M', machine, '-accel', 'kvm',
+             '-qmp', 'unix:%s,server=on,wait=off' % qmp_path],
+            stdin=subprocess.DEVNULL, stdout=self.errf, stderr=self.errf, env=env)
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.proc.poll() is None, 'QEMU exited at start:\n' + self.stderr()
+            assert time.monotonic() < deadline, 'no QMP socket'
+            if os.path.exists(qmp_path):
+                try:
+                    self.qmp = QEMUMonitorProtocol(qmp_path)
+                    self.qmp.connect()
+                    break
+                except OSError:
+                    pass
+            time.sleep(0.05)
+
+    def cmd(self, name, **args):
+        resp = self.qmp.cmd_raw(name, args or None)
+        assert 'error' not in resp, '%s: %s' % (name, resp['error'])
+        return resp['return']
+
+    def status(self):
+        return self.cmd('query-status')['status']
+
+    def wait_status(self, want, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s = self.status()
+            if s == want:
+                return
+            time.sleep(0.05)
+        raise AssertionError('status %s, expected %s\n%s' % (s, want, self.stderr()))
+
+    def arm(self):
+        open(self.armed, 'w').close()
+
+    def triggered(self):
+        return os.path.exists(self.trig)
+
+    def stderr(self):
+        self.errf.flush()
+        with open(self.errf.name) as f:
+            return f.read()
+
+    def quit(self):
+        """quit over QMP; the exit status, after checking for sanitizer reports."""
+        try:
+            self.qmp.cmd_raw('quit')
+        finally:
+            try:
+                self.qmp.close()
+            except Exception:  # QEMU may be gone before the close completes
+                pass
+        try:
+            st = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+            raise AssertionError('QEMU did not quit')
+        err = self.stderr()
+        san = kf.SANITIZER_RX.search(err)
+        assert not san and st not in (66, 67), 'sanitizer report:\n' + err[-3000:]
+        assert st == 0, 'exit status %d after quit:\n%s' % (st, err[-2000:])
+        subprocess.run(['rm', '-rf', self.dir])
+        return err
+
+
+def _req(name):
+    return [k[1] for k, n in kf.names().items() if k[0] == 'req' and n == name][0]
+
+
+def _refused_while_running(request, qemu=None, sanitize=False):
+    kf.need_kvm()
+    s = Session(req=_req(request), armed=True, qemu=qemu, sanitize=sanitize)
+    s.cmd('cont')
+    time.sleep(0.3)
+    assert s.status() == 'running', s.stderr()
+    s.arm()
+    if request == 'KVM_SET_CLOCK':
+        # the clock is handed back to KVM when the guest starts again
+        s.cmd('stop')
+        s.cmd('cont')
+    deadline = time.monotonic() + 10
+    while not s.triggered() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert s.triggered(), '%s was not called while the guest ran' % request
+    s.wait_status('internal-error')
+    err = s.stderr()
+    assert 'the host kernel refused %s: Cannot allocate memory' % request in err, err
+    # the guest cannot simply continue; a reset makes it runnable again
+    resp = s.qmp.cmd_raw('cont')
+    assert 'error' in resp and 'reset' in resp['error']['desc'].lower(), resp
+    s.cmd('system_reset')
+    s.cmd('cont')
+    time.sleep(0.3)
+    assert s.status() == 'running', s.stderr()
+    s.quit()
+
+
+def test_irq_line_refused_while_running():
+    """KVM_IRQ_LINE_STATUS fails for a running guest (abort() before the
+    fix): the guest stops with an internal error and can be reset."""
+    _refused_while_running('KVM_IRQ_LINE_STATUS')
+
+
+def test_set_clock_refused_at_cont():
+    """KVM_SET_CLOCK fails when a stopped guest continues (abort() before)."""
+    _refused_while_running('KVM_SET_CLOCK')
+
+
+def test_asan_irq_line_refused_while_running():
+    _refused_while_running('KVM_IRQ_LINE_STATUS', kf.asan_binary_or_skip(), sanitize=True)
+
+
+def _vmfd_rebuild_refused(qemu=None, sanitize=False):
+    """x-change-vmfd-on-reset=on: the reset asks for a new VM (the second
+    KVM_CREATE_VM); the kernel refuses it."""
+    kf.need_kvm()
+    s = Session(req=_req('KVM_CREATE_VM'), nth=2, machine='q35,x-change-vmfd-on-reset=on',
+                qemu=qemu, sanitize=sanitize)
+    s.cmd('cont')
+    time.sleep(0.3)
+    s.cmd('system_reset')
+    deadline = time.monotonic() + 10
+    while 'unable to rebuild guest' not in s.stderr() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert s.triggered()
+    err = s.stderr()
+    assert 'ioctl(KVM_CREATE_VM) failed: Cannot allocate memory' in err, err
+    assert 'unable to rebuild guest' in err, err
+    # the old VM is intact: the reset guest runs on it...
+    s.cmd('cont')
+    time.sleep(0.5)
+    assert s.status() == 'running', s.stderr()
+    # ...and the next reset rebuilds it
+    s.cmd('system_reset')
+    deadline = time.monotonic() + 10
+    while 'has been rebuilt' not in s.stderr() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert 'virtual machine state has been rebuilt' in s.stderr(), s.stderr()
+    time.sleep(0.3)
+    assert s.status() == 'running', s.stderr()
+    fds = kf.kvm_fds(s.proc.pid)
+    vms = [f for f in fds if f.endswith('kvm-vm')]
+    assert len(vms) == 1, 'VM descriptors after the rebuild: %s' % fds
+    s.quit()
+
+
+def test_vmfd_rebuild_refused_then_retried():
+    _vmfd_rebuild_refused()
+
+
+def test_asan_vmfd_rebuild_refused_then_retried():
+    _vmfd_rebuild_refused(kf.asan_binary_or_skip(), sanitize=True)
