@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Sub-page write protection (-object subpage-wp): cost of a trapped write
 on TCG and KVM, exits per allowed write, time to protect and unprotect
-1000 scattered pages in one batch, and a guest loop with no protection,
-fork vs base."""
+1000 scattered pages in one batch and the longest stall a running vCPU
+sees meanwhile (TCG and KVM), and a guest loop with no protection, fork
+(without the object, and with it but nothing protected) vs base."""
 
 import os
 import shutil
@@ -24,12 +25,16 @@ DONE = 0x21000
 RUNS = int(os.environ.get('XV_BENCH_RUNS', '3'))
 
 
-def build_loop(work, loops):
-    obj = os.path.join(work, 'loop.o')
-    out = os.path.join(work, 'loop-%d.bin' % loops)
-    subprocess.run(['gcc', '-m32', '-c', '-o', obj, os.path.join(HERE, 'bench_spp_loop.S')],
+def build_image(work, name, out):
+    obj = os.path.join(work, name + '.o')
+    subprocess.run(['gcc', '-m32', '-c', '-o', obj, os.path.join(HERE, name + '.S')],
                    check=True)
     subprocess.run(['objcopy', '-O', 'binary', '-j', '.text', obj, out], check=True)
+    return out
+
+
+def build_loop(work, loops):
+    out = build_image(work, 'bench_spp_loop', os.path.join(work, 'loop-%d.bin' % loops))
     with open(out, 'r+b') as f:
         f.seek(0x200)
         f.write(struct.pack('<I', loops))
@@ -76,22 +81,71 @@ def per_write(binary, accel, loops, work):
             traps / loops)
 
 
-def batch_time(binary, work, npages=1000):
-    """ms for x-subpage-wp-set of npages scattered pages, then for
-    unprotecting them, with the guest running (TCG)."""
-    args = ['-M', 'pc', '-m', '64M', '-bios', build_loop(work, 0),
-            '-object', 'subpage-wp,id=swp0']
+STALL = 0x20000              # bench_spp_stall.S results
+FULL = 0xffffffff
+
+
+def read_mem(vm, work, gpa, size):
+    path = os.path.join(work, 'pmem.bin')
+    vm.cmd('pmemsave', val=gpa, size=size, filename=path)
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def guest_tsc(vm, work):
+    return struct.unpack('<Q', read_mem(vm, work, STALL, 8))[0]
+
+
+def longest_gap(vm, work, first, last):
+    """Longest gap (ticks) the stall probe saw in TSC windows first..last."""
+    ring = read_mem(vm, work, STALL + 0x1000, 8192)
+    gap = 0
+    for w in range(first, last + 1):
+        g, tag = struct.unpack_from('<II', ring, 8 * (w & 1023))
+        if tag == w & 0xffffffff:
+            gap = max(gap, g)
+    return gap
+
+
+def batch_and_stall(binary, accel, work, npages=1000):
+    """With the stall probe running: ms for x-subpage-wp-set of npages
+    scattered pages and for unprotecting them, and the longest gap (us)
+    between two TSC reads of the vCPU during each, and during as long an
+    idle period."""
+    args = ['-M', 'pc', '-m', '64M', '-object', 'subpage-wp,id=swp0',
+            '-bios', build_image(work, 'bench_spp_stall', os.path.join(work, 'stall.bin'))]
     pages = [0x100000 + i * 0x2000 for i in range(npages)]
-    out = {'protect': [], 'unprotect': []}
-    with VM(args, binary=binary, console=False, name='bench-spp-batch') as vm:
+    out = {k: [] for k in ('protect', 'unprotect', 'stall-idle', 'stall-protect',
+                           'stall-unprotect')}
+    with VM(args, binary=binary, accel=accel, console=False, name='bench-spp-stall') as vm:
+        time.sleep(0.5)
+        t0, c0 = time.monotonic(), guest_tsc(vm, work)
+        time.sleep(1.0)
+        t1, c1 = time.monotonic(), guest_tsc(vm, work)
+        hz = (c1 - c0) / (t1 - t0)
         for _ in range(RUNS):
-            for what, mask in (('protect', 0x0000ffff), ('unprotect', 0xffffffff)):
-                t0 = time.monotonic()
-                vm.cmd('x-subpage-wp-set',
-                       pages=[{'gpa': g, 'mask': mask} for g in pages])
-                out[what].append((time.monotonic() - t0) * 1e3)
+            for what, mask in (('idle', None), ('protect', 0x0000ffff),
+                               ('unprotect', FULL)):
+                w0 = guest_tsc(vm, work) >> 24
+                t = time.monotonic()
+                if mask is None:
+                    time.sleep(max(out['protect'] or [50]) / 1e3)
+                else:
+                    vm.cmd('x-subpage-wp-set',
+                           pages=[{'gpa': g, 'mask': mask} for g in pages])
+                    out[what].append((time.monotonic() - t) * 1e3)
+                w1 = guest_tsc(vm, work) >> 24
+                time.sleep(0.05)
+                out['stall-' + what].append(longest_gap(vm, work, w0, w1) / hz * 1e6)
             assert vm.cmd('x-query-subpage-wp')['runs'] == 0
     return {k: statistics.median(v) for k, v in out.items()}
+
+
+def loop_with_object(b, fork, loops, accel, work):
+    """The store loop on the fork with a subpage-wp object that protects
+    nothing; on the base, without one (it has none)."""
+    extra = ['-object', 'subpage-wp,id=swp0'] if b == fork else []
+    return run_loop(b, accel, loops, None, work, extra)[0]
 
 
 def main():
@@ -110,13 +164,22 @@ def main():
                   '(hardware SPP: 0)' % (accel, plain, trapped,
                                          trapped / plain if plain > 0 else 0,
                                          exits), flush=True)
-        bt = batch_time(fork, work)
-        print('spp: 1000 scattered pages in one batch (TCG, guest running): '
-              'protect %.1f ms, unprotect %.1f ms (goal < 50 ms)'
-              % (bt['protect'], bt['unprotect']), flush=True)
-        loops = int(os.environ.get('XV_BENCH_SPP_LOOPS_PLAIN', '3000000'))
-        compare('spp: guest store loop, no protection, TCG', 's',
-                lambda b: run_loop(b, 'tcg', loops, None, work)[0])
+        for accel, _ in accels:
+            r = batch_and_stall(fork, accel, work)
+            print('spp: %-3s 1000 scattered pages in one batch, guest running: protect '
+                  '%.1f ms, unprotect %.1f ms (goal < 50 ms); longest vCPU stall: '
+                  'protect %.0f us, unprotect %.0f us, idle %.0f us'
+                  % (accel, r['protect'], r['unprotect'], r['stall-protect'],
+                     r['stall-unprotect'], r['stall-idle']), flush=True)
+        for accel, env, default in (('tcg', 'XV_BENCH_SPP_LOOPS_PLAIN', '100000000'),
+                                    ('kvm', 'XV_BENCH_SPP_LOOPS_PLAIN_KVM', '1000000')):
+            if accel not in dict(accels):
+                continue
+            loops = int(os.environ.get(env, default))
+            compare('spp: %s store loop, no subpage-wp object' % accel, 's',
+                    lambda b: run_loop(b, accel, loops, None, work)[0])
+            compare('spp: %s store loop, object, nothing protected' % accel, 's',
+                    lambda b: loop_with_object(b, fork, loops, accel, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
