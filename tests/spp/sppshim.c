@@ -18,6 +18,9 @@
  *                             "set <gfn hex> <npages> <mask hex>... <ret>"
  *   SPPSHIM_FAIL_SET=N        fail the N-th SET_ACCESS call (1-based) ...
  *   SPPSHIM_FAIL_ERRNO=E      ... with errno E (default EFAULT)
+ *   SPPSHIM_NR_MEMSLOTS=N     answer KVM_CHECK_EXTENSION(KVM_CAP_NR_MEMSLOTS)
+ *                             with N, to test the emulated backend's memory
+ *                             slot budget
  *
  * Build: cc -shared -fPIC -O2 -o sppshim.so sppshim.c -ldl
  */
@@ -58,6 +61,7 @@ static int fail_errno = EFAULT;
 static unsigned long set_calls;
 static int enabled;
 static uint32_t *table;             /* gfn -> mask, 0xffffffff = full */
+static long nr_memslots;
 
 static void __attribute__((constructor)) sppshim_init(void)
 {
@@ -79,6 +83,10 @@ static void __attribute__((constructor)) sppshim_init(void)
     s = getenv("SPPSHIM_FAIL_SET");
     if (s) {
         fail_set = strtoul(s, NULL, 0);
+    }
+    s = getenv("SPPSHIM_NR_MEMSLOTS");
+    if (s) {
+        nr_memslots = strtol(s, NULL, 0);
     }
     s = getenv("SPPSHIM_FAIL_ERRNO");
     if (s) {
@@ -159,6 +167,10 @@ int ioctl(int fd, unsigned long req, ...)
     if (req == KVM_CHECK_EXTENSION &&
         (unsigned long)argp == KVM_CAP_X86_SPP_QEMU_XV) {
         return cap_ret;
+    }
+    if (req == KVM_CHECK_EXTENSION && nr_memslots &&
+        (unsigned long)argp == KVM_CAP_NR_MEMSLOTS) {
+        return nr_memslots;
     }
     if (req == KVM_ENABLE_CAP &&
         ((struct kvm_enable_cap *)argp)->cap == KVM_CAP_X86_SPP_QEMU_XV) {

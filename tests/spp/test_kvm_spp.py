@@ -6,7 +6,8 @@ call and can fail them.  The masks QEMU hands to "KVM" must be exactly
 what QMP set, in calls of at most 512 contiguous pages; a refused call
 must give a clear error and leave both QEMU's and KVM's masks as they
 were; a refused KVM_ENABLE_CAP must be a clear error (backend=kvm-spp) or
-a fallback to the emulated backend (auto)."""
+a fallback to the emulated backend (auto).  The shim can also shrink the
+number of KVM memory slots, to check the emulated backend's slot budget."""
 
 import contextlib
 import os
@@ -159,3 +160,21 @@ def test_kvm_spp_auto_and_report(work):
     with spp_vm(work, 'spp-report', 'subpage-wp,id=swp0,action=report') as (vm, log):
         assert query(vm)['backend'] == 'emulated'
         assert not os.path.exists(log) or 'enable' not in open(log).read()
+
+
+def test_emulated_memslot_budget(work):
+    """Emulated backend under KVM with 40 memory slots: a batch that needs
+    more slots than are free is refused as a whole, with the numbers."""
+    with spp_vm(work, 'spp-slots', 'subpage-wp,id=swp0,backend=emulated',
+                SPPSHIM_NR_MEMSLOTS=40) as (vm, log):
+        set_masks(vm, {0x10000 + i * 0x2000: 0 for i in range(3)})
+        info = query(vm)
+        assert info['memslots-used'] == 6 and info['runs'] == 3, info
+        before = qmp_masks(vm)
+        err = vm.cmd_error('x-subpage-wp-set', pages=[
+            {'gpa': 0x100000 + i * 0x2000, 'mask': 0} for i in range(20)])
+        assert 'would need 40 more KVM memory slots, only' in err, err
+        assert qmp_masks(vm) == before and query(vm)['memslots-used'] == 6
+        # contiguous pages form one run: they fit
+        set_masks(vm, {0x100000 + i * 0x1000: 0 for i in range(20)})
+        assert query(vm)['memslots-used'] == 8
