@@ -9,7 +9,8 @@
  *
  * The test protects 0x10000 with mask 0x0000ffff before the CPU starts:
  * sub-pages 0-15 (0x000-0x7ff) writable, 16-31 (0x800-0xfff) protected.
- * The list of writes is mirrored in test_microguest.py (WRITES).
+ * The list of writes is mirrored in test_microguest.py (WRITES); the
+ * pc_* labels mark instructions whose violation events it checks the pc of.
  */
     .code16
     .text
@@ -26,7 +27,10 @@ _start:
 
     /* 1, 2, 4 and 8 byte stores: allowed, then protected */
     movb    $0x11, %es:0x010
+    .globl  pc_deny1, pc_deny1_end
+pc_deny1:
     movb    $0x22, %es:0x810
+pc_deny1_end:
     movw    $0x3344, %es:0x020
     movw    $0x5566, %es:0x820
     movl    $0x778899aa, %es:0x030
@@ -44,7 +48,10 @@ _start:
     movw    $16, %cx
     movb    $0x5a, %al
     cld
+    .globl  pc_rep, pc_rep_end
+pc_rep:
     rep stosb
+pc_rep_end:
 
     /* lock cmpxchg (compare succeeds), allowed then protected */
     xorw    %ax, %ax

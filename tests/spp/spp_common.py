@@ -24,6 +24,15 @@ def build_microguest(workdir):
     return out
 
 
+def symbols(workdir):
+    """{name: linear address} of the micro-guest's global labels (the
+    image is the last 64 KiB below 1 MiB; CS base 0xf0000)."""
+    out = subprocess.run(['nm', os.path.join(workdir, 'microguest.o')],
+                         check=True, capture_output=True, text=True).stdout
+    return {w[2]: 0xf0000 + int(w[0], 16)
+            for w in (l.split() for l in out.splitlines()) if len(w) == 3}
+
+
 def kvm_usable():
     return os.access('/dev/kvm', os.R_OK | os.W_OK)
 

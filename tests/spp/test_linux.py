@@ -54,6 +54,10 @@ def test_linux_devmem_drop_then_pause(work):
             assert e['data']['source'] == 'cpu', e
             assert e['data']['cpu-index'] == 0, e
             assert e['data']['action'] == 'drop', e
+            # busybox devmem stores through its mmap of /dev/mem: the pc
+            # (TCG: of the store itself) is a user-space address
+            assert e['data']['pc-after-insn'] is False, e
+            assert 0 < e['data']['pc'] < 1 << 47, e
         info = query(vm)
         assert info['violations'] == 3, info
         assert info['write-traps'] >= 5, info

@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xv  # noqa: E402
 from xv.vm import VM  # noqa: E402
 from spp_common import (build_microguest, kvm_usable, query, read_phys,  # noqa: E402
-                        set_masks, violations, wait_u32)
+                        set_masks, symbols, violations, wait_u32)
 
 PAGE = 0x10000
 COPY = 0x20000
@@ -104,7 +104,28 @@ def check_results(vm, work, accel):
         smc = read_phys(vm, work, DONE + 4, 2)
         assert smc == b'\x41\x42', ('self-modifying code on the protected page '
                                     'ran stale code: %r' % smc)
+        check_pcs(vm, work, accel)
         return info
+
+
+def check_pcs(vm, work, accel):
+    """Every event from the vCPU has the pc of the writing instruction:
+    under TCG the instruction itself, under KVM the one after it."""
+    sym = symbols(work)
+    events = [e['data'] for e in vm.events('SUBPAGE_WP_VIOLATION')]
+    assert events and all(e['source'] == 'cpu' and e['cpu-index'] == 0 and
+                          'pc' in e for e in events), events
+    after = accel != 'tcg'
+    assert all(e['pc-after-insn'] == after for e in events), events
+    want = {PAGE + 0x810: sym['pc_deny1_end' if after else 'pc_deny1']}
+    if not after:
+        # KVM reports a string store by where the instruction ended, after
+        # its last iteration; under TCG every piece names rep stosb itself
+        want.update({PAGE + o: sym['pc_rep'] for o in range(0x800, 0x808)})
+    got = {e['gpa']: e['pc'] for e in events if e['gpa'] in want}
+    assert got == want, 'pc of the violations: got %s, expected %s' % (
+        {hex(g): hex(p) for g, p in got.items()},
+        {hex(g): hex(p) for g, p in want.items()})
 
 
 def test_microguest_tcg(work):

@@ -1,0 +1,180 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""backend=kvm-spp driven through the KVM SPP RFC ioctls.  No kernel here
+has them, so sppshim.c (LD_PRELOAD) plays one on top of the real /dev/kvm:
+it offers the private capability, records every KVM_SUBPAGES_SET_ACCESS
+call and can fail them.  The masks QEMU hands to "KVM" must be exactly
+what QMP set, in calls of at most 512 contiguous pages; a refused call
+must give a clear error and leave both QEMU's and KVM's masks as they
+were; a refused KVM_ENABLE_CAP must be a clear error (backend=kvm-spp) or
+a fallback to the emulated backend (auto).  The shim can also shrink the
+number of KVM memory slots, to check the emulated backend's slot budget."""
+
+import contextlib
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import xv  # noqa: E402
+from xv.vm import VM  # noqa: E402
+from spp_common import HERE, FULL, kvm_usable, query, set_masks  # noqa: E402
+
+ARGS = ['-M', 'pc', '-m', '16M', '-S']
+MAX_PAGES = 512
+
+
+def shim(work):
+    so = os.path.join(work, 'sppshim.so')
+    subprocess.run(['cc', '-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-o', so,
+                    os.path.join(HERE, 'sppshim.c'), '-ldl'], check=True)
+    return so
+
+
+@contextlib.contextmanager
+def spp_vm(work, name, obj=None, **env):
+    """A KVM VM with sppshim.so preloaded; yields (vm, log path)."""
+    if not kvm_usable():
+        raise xv.Skip('/dev/kvm not usable')
+    log = os.path.join(work, name + '.spp.log')
+    settings = {'LD_PRELOAD': shim(work), 'SPPSHIM_LOG': log}
+    settings.update({k: str(v) for k, v in env.items()})
+    saved = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
+    vm = VM(ARGS + (['-object', obj] if obj else []), accel='kvm',
+            console=False, name=name)
+    try:
+        try:
+            vm.launch()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        yield vm, log
+    finally:
+        vm.shutdown()
+
+
+def shim_calls(log):
+    """[(gfn, [masks], ret)] of the SET_ACCESS calls so far."""
+    calls = []
+    with open(log) as f:
+        for line in f:
+            w = line.split()
+            if w[0] == 'set':
+                calls.append((int(w[1], 16), [int(m, 16) for m in w[3:-1]], int(w[-1])))
+                assert int(w[2]) == len(calls[-1][1])
+    return calls
+
+
+def kvm_masks(calls):
+    """The shim's table after the calls: {gpa: mask} without full ones."""
+    table = {}
+    for gfn, masks, ret in calls:
+        if ret >= 0:
+            for i, m in enumerate(masks):
+                table[(gfn + i) << 12] = m
+    return {g: m for g, m in table.items() if m != FULL}
+
+
+def qmp_masks(vm):
+    return {p['gpa']: p['mask'] for p in query(vm)['pages']}
+
+
+def test_kvm_spp_masks_match_qmp(work):
+    with spp_vm(work, 'spp-masks', 'subpage-wp,id=swp0,backend=kvm-spp') as (vm, log):
+        info = query(vm)
+        assert info['backend'] == 'kvm-spp', info
+        with open(log) as f:
+            assert f.readline() == 'enable 0\n'
+        # scattered pages and a 600-page run (two calls: 512 + 88)
+        pages = {0x10000: 0x0000ffff, 0x30000: 0, 0x50000: 0x80000001}
+        pages.update({0x200000 + i * 0x1000: (i * 2654435761) & 0x7fffffff
+                      for i in range(600)})
+        set_masks(vm, pages)
+        calls = shim_calls(log)
+        assert all(1 <= len(m) <= MAX_PAGES for _, m, _ in calls), \
+            [len(m) for _, m, _ in calls]
+        assert sorted(len(m) for _, m, _ in calls) == [1, 1, 1, 88, 512], \
+            [(hex(g), len(m)) for g, m, _ in calls]
+        assert kvm_masks(calls) == qmp_masks(vm) == pages
+        info = query(vm)
+        assert info['memslots-used'] == 0 and info['runs'] == 4, info
+
+        # only what changes is sent: one page unprotected, one changed
+        set_masks(vm, {0x30000: FULL, 0x50000: 0x1})
+        new = shim_calls(log)[len(calls):]
+        assert [(g, m) for g, m, _ in new] == [(0x30, [FULL]), (0x50, [0x1])], new
+        del pages[0x30000]
+        pages[0x50000] = 0x1
+        assert kvm_masks(shim_calls(log)) == qmp_masks(vm) == pages
+
+        # a reset clears them in KVM too (persist=off)
+        vm.cmd('system_reset')
+        assert qmp_masks(vm) == {} and kvm_masks(shim_calls(log)) == {}
+
+
+def test_kvm_spp_refused_set_changes_nothing(work):
+    # the 3rd SET call fails: calls 1-2 (new masks) must be undone
+    with spp_vm(work, 'spp-fail', 'subpage-wp,id=swp0,backend=kvm-spp',
+                SPPSHIM_FAIL_SET=3) as (vm, log):
+        set_masks(vm, {0x10000: 0x1})                      # call 1
+        before = qmp_masks(vm)
+        err = vm.cmd_error('x-subpage-wp-set', pages=[
+            {'gpa': 0x10000, 'mask': FULL},                # call 2
+            {'gpa': 0x20000, 'mask': 0x2},                 # call 3: refused
+            {'gpa': 0x40000, 'mask': 0x4}])
+        assert 'KVM refused the sub-page permissions of 1 pages from 0x20000' in err, err
+        assert 'Bad address' in err, err
+        assert qmp_masks(vm) == before == {0x10000: 0x1}
+        calls = shim_calls(log)
+        assert kvm_masks(calls) == before, calls
+        # undone: call 2, and the refused run (it may be partly applied)
+        assert [c[:2] for c in calls[-2:]] == [(0x10, [0x1]), (0x20, [FULL])], calls
+
+
+def test_kvm_spp_enable_refused(work):
+    with spp_vm(work, 'spp-enable', SPPSHIM_ENABLE_ERRNO=1) as (vm, log):
+        err = vm.cmd_error('object-add', **{'qom-type': 'subpage-wp', 'id': 'swp0',
+                                            'backend': 'kvm-spp'})
+        assert ('KVM could not enable sub-page protection: '
+                'Operation not permitted') in err, err
+        assert 'not enabled' in vm.cmd_error('x-query-subpage-wp')
+        # auto falls back to the emulated backend, with a warning
+        vm.cmd('object-add', **{'qom-type': 'subpage-wp', 'id': 'swp0'})
+        assert query(vm)['backend'] == 'emulated'
+        vm.cmd('x-subpage-wp-set', pages=[{'gpa': 0x10000, 'mask': 0}])
+        assert query(vm)['memslots-used'] == 2
+        assert 'using the emulated backend' in vm.stderr()
+
+
+def test_kvm_spp_auto_and_report(work):
+    with spp_vm(work, 'spp-auto', 'subpage-wp,id=swp0') as (vm, log):
+        assert query(vm)['backend'] == 'kvm-spp'
+        err = vm.cmd_error('qom-set', path='swp0', property='action', value='report')
+        assert 'action=report is not supported with backend=kvm-spp' in err, err
+        vm.cmd('qom-set', path='swp0', property='action', value='pause')
+    # action=report needs the emulated backend: auto picks it
+    with spp_vm(work, 'spp-report', 'subpage-wp,id=swp0,action=report') as (vm, log):
+        assert query(vm)['backend'] == 'emulated'
+        assert not os.path.exists(log) or 'enable' not in open(log).read()
+
+
+def test_emulated_memslot_budget(work):
+    """Emulated backend under KVM with 40 memory slots: a batch that needs
+    more slots than are free is refused as a whole, with the numbers."""
+    with spp_vm(work, 'spp-slots', 'subpage-wp,id=swp0,backend=emulated',
+                SPPSHIM_NR_MEMSLOTS=40) as (vm, log):
+        set_masks(vm, {0x10000 + i * 0x2000: 0 for i in range(3)})
+        info = query(vm)
+        assert info['memslots-used'] == 6 and info['runs'] == 3, info
+        before = qmp_masks(vm)
+        err = vm.cmd_error('x-subpage-wp-set', pages=[
+            {'gpa': 0x100000 + i * 0x2000, 'mask': 0} for i in range(20)])
+        assert 'would need 40 more KVM memory slots, only' in err, err
+        assert qmp_masks(vm) == before and query(vm)['memslots-used'] == 6
+        # contiguous pages form one run: they fit
+        set_masks(vm, {0x100000 + i * 0x1000: 0 for i in range(20)})
+        assert query(vm)['memslots-used'] == 8
