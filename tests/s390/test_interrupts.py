@@ -7,6 +7,7 @@ AIS) complete, and x-query-s390x-flic counts what happened: per adapter
 the interruptions made pending and suppressed, and the vCPUs in the wait
 state they woke (what the GIB alert does under KVM)."""
 
+import json
 import os
 import re
 import sys
@@ -80,6 +81,9 @@ def test_adapter_interrupts_to_idle_guest(work):
         assert guest_exit_status(vm, timeout=60) == 0
         con = vm.console
         hmp = vm.hmp('info flic')
+    with open(os.path.join(os.environ.get('XV_LOGDIR', work), 'flic.json'),
+              'w') as f:
+        json.dump({'idle': f0, 'ccw': f1, 'pci': f2, 'hmp': hmp}, f, indent=1)
 
     m = re.search(r'^XV-DISKS: ccw=(\S+) pci=(\S+)$', con, re.M)
     assert m, con[-2000:]

@@ -6,8 +6,11 @@ paths, and the confidential-guest virtio checks at hot-plug."""
 import os
 import re
 import subprocess
+import sys
 
 import xv
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from s390common import qemu  # noqa: E402
 
