@@ -100,18 +100,20 @@ def test_adapter_interrupts_to_idle_guest(work):
     assert READS + 1 <= inj <= READS + 3, ('virtio ISC 3 injected', inj)
     assert delta(f1, f0, 'virtio', VIRTIO_ISC, 'suppressed') == 0
     assert delta(f1, f0, 'pci', PCI_ISC, 'injected') == 0
-    # the guest was idle each time: the interruption woke a waiting vCPU
+    # the guest was idle each time: nearly every interruption woke one or
+    # both (-smp 2) waiting vCPUs (a vCPU busy with a timer tick at that
+    # moment is not woken)
     woke = f1['adapter-halted-wakeups'] - f0['adapter-halted-wakeups']
-    assert inj <= woke <= 2 * inj, ('wake-ups in the ccw phase', woke, inj)
+    assert inj * 3 // 4 <= woke <= 2 * inj, ('ccw phase wake-ups', woke, inj)
 
-    # zPCI: made pending or suppressed once per completion; Linux runs its
-    # handler in single-interruption mode, so some can be suppressed
+    # zPCI: made pending (or, if one arrives before Linux re-arms the ISC
+    # in its handler, suppressed) once per completion
     inj = delta(f2, f1, 'pci', PCI_ISC, 'injected')
     sup = delta(f2, f1, 'pci', PCI_ISC, 'suppressed')
-    assert inj >= READS + 1 and inj + sup <= 2 * (READS + 3), (inj, sup)
-    assert delta(f2, f1, 'virtio', VIRTIO_ISC, 'injected') <= 2
+    assert READS + 1 <= inj + sup <= READS + 3 and inj >= READS - 3, (inj, sup)
+    assert delta(f2, f1, 'virtio', VIRTIO_ISC, 'injected') == 0
     woke = f2['adapter-halted-wakeups'] - f1['adapter-halted-wakeups']
-    assert woke >= READS + 1, ('wake-ups in the pci phase', woke)
+    assert inj * 3 // 4 <= woke <= 2 * inj, ('pci phase wake-ups', woke, inj)
 
     # Linux set single-interruption mode on the zPCI ISC with SIC
     modes = {m['isc']: m['mode'] for m in f2['ais-modes']}
