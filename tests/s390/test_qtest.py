@@ -32,3 +32,15 @@ def test_s390x_cgs_qtest():
     bad = re.findall(r'^not ok \d+ (\S+)', out, re.M)
     assert p.returncode == 0 and not bad and len(ok) == EXPECTED, (
         'exit %d, passed %s, failed %s:\n%s' % (p.returncode, ok, bad, out))
+
+
+def test_queries_on_other_targets():
+    """Other targets have the commands (QAPI is target-independent) and say
+    that they do not apply."""
+    from xv.vm import VM
+    with VM(['-M', 'none', '-S'], binary=xv.qemu_binary('x86_64'),
+            console=False, name='x86') as vm:
+        assert 'not supported on this target' in vm.cmd_error(
+            'x-query-s390x-flic')
+        assert 'not supported on this target' in vm.cmd_error(
+            'x-query-s390x-pv')
