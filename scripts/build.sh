@@ -51,6 +51,20 @@ args=(--cc="ccache cc" --cxx="ccache c++" --target-list="$targets" --with-pkgver
       --python="$XV_PYTHON" --firmwarepath="$firmwarepath"
       --disable-download --disable-install-blobs --disable-docs --enable-debug-info --disable-werror
       "${extra[@]}" ${XV_CONFIGURE_EXTRA:-})
+# The s390-ccw firmware the s390-ccw-virtio machine boots (s390-ccw.img) is
+# built from pc-bios/s390-ccw when configure finds an s390x compiler: clang's
+# SystemZ target (Debian's gcc-s390x-linux-gnu conflicts with gcc-multilib)
+# through a wrapper, with binutils-s390x-linux-gnu for ld and objcopy.
+case "$targets" in
+*s390x-softmmu*)
+    command -v clang >/dev/null && command -v s390x-linux-gnu-ld >/dev/null ||
+        xv_die "clang or s390x-linux-gnu-ld is missing, so the s390-ccw firmware cannot be built: run 'sudo make deps' (clang, binutils-s390x-linux-gnu)"
+    s390cc=$XV_BUILD/tools/s390x-linux-gnu-clang
+    mkdir -p "$(dirname "$s390cc")"
+    printf '#!/bin/sh\nexec clang --target=s390x-linux-gnu "$@"\n' > "$s390cc"
+    chmod +x "$s390cc"
+    args+=(--cross-cc-s390x="$s390cc") ;;
+esac
 want=$(printf '%s\n' "${args[@]}" | sha256sum | cut -c1-16)
 
 # pc-bios/optionrom is built only when the compiler can make 32-bit code
@@ -90,6 +104,6 @@ for d in ${firmwarepath//:/ }; do
     mkdir -p "$bundle$(dirname "$d")"
     ln -sfn "$d" "$bundle$d"
 done
-for rom in "$obj"/pc-bios/optionrom/*.bin; do
+for rom in "$obj"/pc-bios/optionrom/*.bin "$obj"/pc-bios/s390-ccw/s390-ccw.img; do
     [ -f "$rom" ] && ln -sf "$rom" "$bundle$datadir/$(basename "$rom")"
 done

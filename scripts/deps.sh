@@ -8,10 +8,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# Debian 12 packages; meson >= 1.5 and python3-pycotap come from bookworm-backports
+# Debian 12 packages (clang and binutils-s390x-linux-gnu build the s390-ccw
+# firmware: gcc-s390x-linux-gnu conflicts with gcc-multilib); meson >= 1.5 and python3-pycotap come from bookworm-backports
 pkgs=(build-essential gcc-multilib ninja-build pkgconf flex bison ccache git patch perl
       python3 python3-venv python3-pip libglib2.0-dev zlib1g-dev libpixman-1-dev
-      libslirp-dev libfdt-dev seabios ipxe-qemu
+      libslirp-dev libfdt-dev seabios ipxe-qemu clang binutils-s390x-linux-gnu
       kmod cpio gzip xz-utils e2fsprogs util-linux)
 backports=(meson python3-pycotap)
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# mkguest.sh ARCH OUTDIR: build a bootable test guest from Debian packages
-# pinned in upstream.lock (a kernel .deb and busybox-static):
+# mkguest.sh ARCH OUTDIR [KERNEL]: build a bootable test guest from Debian
+# packages pinned in upstream.lock (a kernel .deb and busybox-static).
+# KERNEL picks among the kernels pinned for ARCH by version prefix (e.g. 6.12);
+# the default is the first one pinned:
 #   OUTDIR/vmlinuz           the kernel
 #   OUTDIR/initramfs.cpio.gz busybox, tests/guest/init and the kernel modules
 #                            the tests need, with modules.dep
@@ -15,20 +17,22 @@ set -euo pipefail
 
 arch=${1:?usage: mkguest.sh ARCH OUTDIR}
 out=${2:?usage: mkguest.sh ARCH OUTDIR}
+kernel=${3:-}
 
 case "$arch" in
 x86_64)  debarch=amd64 kflavour=cloud-amd64 console=ttyS0
          modules="virtio_pci virtio_blk virtio_net virtio_console virtio_scsi virtio_rng" ;;
 s390x)   debarch=s390x kflavour=s390x console=ttysclp0
-         modules="virtio_blk virtio_net virtio_console virtio_rng" ;;
+         modules="virtio_pci virtio_blk virtio_net virtio_console virtio_rng" ;;
 aarch64) debarch=arm64 kflavour=arm64 console=ttyAMA0
          modules="virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio_rng ptp_kvm" ;;
 *) xv_die "unknown guest architecture '$arch' (x86_64, s390x or aarch64)" ;;
 esac
 
-kdeb=$(awk -v f="$kflavour" '$1 == "file" && $2 ~ ("^linux-image-.*-" f "_") { print $2 }' "$XV_LOCK")
+kdeb=$(awk -v f="$kflavour" -v k="$kernel" '$1 == "file" && $2 ~ ("^linux-image-.*-" f "_") &&
+                                             index($2, "linux-image-" k) == 1 { print $2; exit }' "$XV_LOCK")
 bdeb=$(awk -v a="$debarch" '$1 == "file" && $2 ~ ("^busybox-static_.*_" a "\\.deb$") { print $2 }' "$XV_LOCK")
-[ -n "$kdeb" ] && [ -n "$bdeb" ] || xv_die "upstream.lock pins no kernel or busybox for $arch"
+[ -n "$kdeb" ] && [ -n "$bdeb" ] || xv_die "upstream.lock pins no kernel${kernel:+ $kernel} or busybox for $arch"
 kdeb=$(xv_fetch "$kdeb")
 bdeb=$(xv_fetch "$bdeb")
 

@@ -16,10 +16,15 @@ ARCH_MACHINE = {
 }
 
 
-def guest_dir(arch='x86_64'):
-    """Build (if needed) and return the directory of the guest for arch."""
-    out = os.path.join(BUILD, 'guest', arch)
-    subprocess.run([os.path.join(ROOT, 'scripts', 'mkguest.sh'), arch, out], check=True)
+def guest_dir(arch='x86_64', kernel=None):
+    """Build (if needed) and return the directory of the guest for arch.
+
+    kernel picks one of the kernels upstream.lock pins for arch by version
+    prefix (e.g. '6.12'); the default is the first one.
+    """
+    out = os.path.join(BUILD, 'guest', arch + ('-' + kernel if kernel else ''))
+    subprocess.run([os.path.join(ROOT, 'scripts', 'mkguest.sh'), arch, out] +
+                   ([kernel] if kernel else []), check=True)
     return out
 
 
@@ -52,13 +57,14 @@ def _cpio_newc(files):
     return out.getvalue()
 
 
-def initramfs_with(workdir, test_script=None, files=None, arch='x86_64'):
+def initramfs_with(workdir, test_script=None, files=None, arch='x86_64',
+                   kernel=None):
     """The guest's initramfs with /xv/test (a shell script) and other files added.
 
     files maps a path in the guest (e.g. 'xv/prog') to a host file name or to
     bytes.  Returns the path of the combined archive in workdir.
     """
-    base = os.path.join(guest_dir(arch), 'initramfs.cpio.gz')
+    base = os.path.join(guest_dir(arch, kernel), 'initramfs.cpio.gz')
     entries = {}
     if test_script is not None:
         entries['xv/test'] = (0o755, ('#!/bin/sh\n' + test_script).encode())
@@ -76,12 +82,12 @@ def initramfs_with(workdir, test_script=None, files=None, arch='x86_64'):
 
 
 def linux_args(workdir, test_script=None, files=None, arch='x86_64',
-               append='', machine=None):
+               append='', machine=None, kernel=None):
     """QEMU arguments that boot the guest kernel running test_script as /xv/test."""
-    gdir = guest_dir(arch)
+    gdir = guest_dir(arch, kernel)
     with open(os.path.join(gdir, 'cmdline')) as f:
         cmdline = f.read().strip()
-    initrd = initramfs_with(workdir, test_script, files, arch)
+    initrd = initramfs_with(workdir, test_script, files, arch, kernel)
     return (list(machine if machine is not None else ARCH_MACHINE[arch]) +
             ['-m', '512M', '-no-reboot',
              '-kernel', os.path.join(gdir, 'vmlinuz'), '-initrd', initrd,

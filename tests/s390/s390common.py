@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Helpers for the s390 suite: the s390x binary, the emulated Ultravisor,
+disk images and the FLIC counters."""
+
+import os
+import subprocess
+
+import xv
+
+EMULATED_UV = ['-object', 'x-s390-emulated-uv,id=uv0',
+               '-M', 's390-ccw-virtio,confidential-guest-support=uv0']
+
+
+def qemu(flavour='fork'):
+    path = xv.qemu_binary('s390x', flavour)
+    if not os.path.exists(path):
+        raise AssertionError('%s is missing: build with s390x-softmmu in '
+                             'XV_TARGETS' % path)
+    return path
+
+
+def disk(workdir, name, mib=8):
+    """A raw disk whose every 4 KiB block starts with its own number."""
+    path = os.path.join(workdir, name)
+    with open(path, 'wb') as f:
+        for i in range(mib * 256):
+            f.write(('XVBLOCK %08d\n' % i).encode().ljust(4096, b'\0'))
+    return path
+
+
+def flic(vm):
+    return vm.cmd('x-query-s390x-flic')
+
+
+def adapter(info, kind, isc):
+    for a in info['adapters']:
+        if a['type'] == kind and a['isc'] == isc:
+            return a
+    raise AssertionError('no %s adapter for ISC %d in %r' % (kind, isc, info))
+
+
+def run(args, timeout=60):
+    """Run QEMU to completion; return (exit status, stderr)."""
+    p = subprocess.run([qemu(), '-nodefaults', '-display', 'none'] + args,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=timeout)
+    return p.returncode, p.stdout.decode(errors='replace')
