@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""vSVA end to end in software: an L1 Linux 6.12 (iommufd, VFIO device cdev)
+under TCG binds edu to vfio-pci and builds a VT-d nested domain on the
+emulated intel-iommu -- an IOAS, a nest parent, first-stage tables of its
+own, a IOMMU_HWPT_DATA_VTD_S1 child -- and edu's DMA goes through both
+stages, through a remapped and invalidated entry, and faults on an unmapped
+IOVA (tests/vsva/vsva.c).  The fork's x-nested=on makes this work; the base
+refuses the nest parent (no ECAP.NEST) after the same earlier steps."""
+
+import os
+import re
+import sys
+
+from xv import qemu_binary
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vsva_common import ECAP_NEST, S1_UNMAPPED, STEPS, ecap, run_l1  # noqa: E402
+
+FORK_IOMMU = 'scalable-mode=on,fsts=on,x-nested=on'
+# the base has no x-nested: the same VT-d without it
+BASE_IOMMU = 'scalable-mode=on,fsts=on'
+
+# Steps that need no nesting: they pass on the base too
+BEFORE_NESTING = STEPS[:STEPS.index('nest-parent')]
+
+EOPNOTSUPP = 95
+
+
+def base_binary():
+    """The unpatched base as 'make base' (and 'make bench') builds it."""
+    path = os.environ.get('XV_QEMU_X86_64_BASE') or qemu_binary('x86_64', 'base')
+    assert os.path.exists(path), '%s is missing: run make base' % path
+    return path
+
+
+def describe(steps):
+    return '\n'.join('%s %s %s' % (s, r, d) for s, (r, d) in steps.items())
+
+
+def test_fork_nested_domain_dma(work):
+    steps, err, con = run_l1(work, qemu_binary(), FORK_IOMMU, 'vsva-fork',
+                             trace=['vtd_dmar_fault'])
+    failed = [s for s, (r, _) in steps.items() if r != 'ok']
+    assert not failed, 'first failing step: %s\n%s' % (failed[0], describe(steps))
+    assert list(steps) == STEPS, describe(steps)
+    assert ecap(steps) & ECAP_NEST, steps['ecap']
+    assert re.search(r'^XV-RC: 0$', con, re.M), con[-2000:]
+    # the L1 saw the fault of the unmapped IOVA as a DMAR write fault ...
+    detail = steps['fault'][1]
+    assert re.search(r'DMAR: \[DMA Write NO_PASID\] Request device \[[0-9a-f:.]+\] '
+                     r'fault addr 0x%x ' % S1_UNMAPPED, detail), detail
+    # ... and the emulated VT-d recorded it, for that address only
+    faults = re.findall(r'vtd_dmar_fault sid 0x[0-9a-f]+ fault \d+ addr 0x([0-9a-f]+) '
+                        r'write (\d)', err)
+    assert faults, err[-2000:]
+    assert {(int(a, 16), w) for a, w in faults} == {(S1_UNMAPPED, '1')}, faults
+
+
+def test_base_refuses_nest_parent(work):
+    steps, _, con = run_l1(work, base_binary(), BASE_IOMMU, 'vsva-base')
+    # everything up to nesting works on the base: the environment is fine
+    for s in BEFORE_NESTING:
+        assert steps.get(s, ('missing',))[0] == 'ok', '%s\n%s' % (s, describe(steps))
+    assert not ecap(steps) & ECAP_NEST, steps['ecap']
+    # the nest parent is refused for want of the capability, and the
+    # program stops there
+    result, detail = steps['nest-parent']
+    assert result == 'fail', describe(steps)
+    assert detail.startswith('errno=%d ' % EOPNOTSUPP), detail
+    assert list(steps) == BEFORE_NESTING + ['nest-parent'], describe(steps)
+    assert re.search(r'^XV-RC: 1$', con, re.M), con[-2000:]
