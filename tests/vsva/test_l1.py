@@ -14,7 +14,8 @@ import sys
 from xv import qemu_binary
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vsva_common import ECAP_NEST, S1_UNMAPPED, STEPS, ecap, run_l1  # noqa: E402
+from vsva_common import (ECAP_NEST, IOAS_UNMAPPED, S1_UNMAPPED, STEPS, ecap,  # noqa: E402
+                         fault_line, recorded_faults, run_l1)
 
 FORK_IOMMU = 'scalable-mode=on,fsts=on,x-nested=on'
 # The base has no x-nested.  Linux 6.12 builds every iommufd paging domain
@@ -48,22 +49,22 @@ def test_fork_nested_domain_dma(work):
     assert list(steps) == STEPS, describe(steps)
     assert ecap(steps) & ECAP_NEST, steps['ecap']
     assert re.search(r'^XV-RC: 0$', con, re.M), con[-2000:]
-    # the L1 saw the fault of the unmapped IOVA as a DMAR write fault ...
-    detail = steps['fault'][1]
-    assert re.search(r'DMAR: \[DMA Write NO_PASID\] Request device \[[0-9a-f:.]+\] '
-                     r'fault addr 0x%x ' % S1_UNMAPPED, detail), detail
-    # ... and the emulated VT-d recorded it, for that address only
-    faults = re.findall(r'vtd_dmar_fault sid 0x[0-9a-f]+ fault \d+ addr 0x([0-9a-f]+) '
-                        r'write (\d)', err)
-    assert faults, err[-2000:]
-    assert {(int(a, 16), w) for a, w in faults} == {(S1_UNMAPPED, '1')}, faults
+    # the L1 saw each fault as a DMAR write fault at its IOVA, and the
+    # emulated VT-d recorded those two faults and no other
+    fault_line(steps, 'fault-ioas', IOAS_UNMAPPED)
+    fault_line(steps, 'fault', S1_UNMAPPED)
+    assert recorded_faults(err) == {(IOAS_UNMAPPED, True), (S1_UNMAPPED, True)}, (
+        recorded_faults(err))
 
 
 def test_base_refuses_nest_parent(work):
-    steps, _, con = run_l1(work, base_binary(), BASE_IOMMU, 'vsva-base')
+    steps, err, con = run_l1(work, base_binary(), BASE_IOMMU, 'vsva-base',
+                             trace=['vtd_dmar_fault'])
     # everything up to nesting works on the base: the environment is fine
     for s in BEFORE_NESTING:
         assert steps.get(s, ('missing',))[0] == 'ok', '%s\n%s' % (s, describe(steps))
+    fault_line(steps, 'fault-ioas', IOAS_UNMAPPED)
+    assert recorded_faults(err) == {(IOAS_UNMAPPED, True)}, recorded_faults(err)
     assert not ecap(steps) & ECAP_NEST, steps['ecap']
     # the nest parent is refused for want of the capability, and the
     # program stops there

@@ -60,6 +60,9 @@
 #define DATA_DST2       2
 #define DATA_IOAS_DST   3
 
+/* Mapped by nothing in the IOAS */
+#define IOAS_UNMAPPED   0x00300000ULL
+
 /* First-stage IOVAs (edu's addresses once nested), below 256 MiB too */
 #define S1_SRC          0x08000000ULL
 #define S1_DST          0x08001000ULL
@@ -437,6 +440,33 @@ static int kmsg_fault(int kmsg, uint64_t addr, char *line, size_t len)
     return -1;
 }
 
+/*
+ * edu writes to iova, which nothing maps: the write must fault, the L1
+ * kernel log it, and no data page change.
+ */
+static void check_fault(struct edu *edu, uint64_t iova, uint8_t *data)
+{
+    char line[1024];
+    int kmsg;
+
+    kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+    if (kmsg < 0 || lseek(kmsg, 0, SEEK_END) < 0) {
+        fail_errno("/dev/kmsg");
+    }
+    memset(data, 0, NR_DATA * PAGE_SIZE);
+    edu_dma(edu, EDU_BUF, iova, EDU_CMD_TO_PCI);
+    if (kmsg_fault(kmsg, iova, line, sizeof(line)) < 0) {
+        fail_errno("no DMAR fault line in the kernel log");
+    }
+    close(kmsg);
+    for (unsigned i = 0; i < NR_DATA * PAGE_SIZE; i++) {
+        if (data[i]) {
+            fail("the faulting DMA wrote data page %u", i / 4096);
+        }
+    }
+    ok("%s", line);
+}
+
 /* A HWPT: a nest parent on the IOAS, or a nested child with data. */
 static uint32_t hwpt_alloc(int iommufd, uint32_t devid, uint32_t pt_id,
                            uint32_t flags, uint32_t data_type, void *data,
@@ -512,12 +542,12 @@ static void s1_invalidate(int iommufd, uint32_t hwpt, uint64_t iova,
 
 int main(void)
 {
-    char bdf[256], cdev[600], line[1024];
+    char bdf[256], cdev[600];
     struct edu edu = { 0 };
     struct iommu_hwpt_vtd_s1 s1 = { .pgtbl_addr = IOAS_TABLES, .addr_width = 48 };
     uint64_t *tables, *pt;
     uint8_t *data;
-    int iommufd, kmsg;
+    int iommufd;
     uint32_t devid, ioas, parent, nested;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -573,6 +603,8 @@ int main(void)
                IOAS_DATA + DATA_IOAS_DST * PAGE_SIZE,
                data + DATA_SRC * PAGE_SIZE, data + DATA_IOAS_DST * PAGE_SIZE,
                0x10a5, NULL, NULL);
+    step = "fault-ioas";
+    check_fault(&edu, IOAS_UNMAPPED, data);
 
     /* The nest parent: refused unless the VT-d reports ECAP.NEST */
     step = "nest-parent";
@@ -607,23 +639,9 @@ int main(void)
                data + DATA_DST2 * PAGE_SIZE, 0x7e3a,
                data + DATA_DST * PAGE_SIZE, "old destination");
 
-    /* A write to an IOVA the first stage does not map: the L1 logs a fault */
+    /* A write to an IOVA the first stage does not map */
     step = "fault";
-    kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-    if (kmsg < 0 || lseek(kmsg, 0, SEEK_END) < 0) {
-        fail_errno("/dev/kmsg");
-    }
-    memset(data, 0, NR_DATA * PAGE_SIZE);
-    edu_dma(&edu, EDU_BUF, S1_UNMAPPED, EDU_CMD_TO_PCI);
-    if (kmsg_fault(kmsg, S1_UNMAPPED, line, sizeof(line)) < 0) {
-        fail_errno("no DMAR fault line in the kernel log");
-    }
-    for (unsigned i = 0; i < NR_DATA * PAGE_SIZE; i++) {
-        if (data[i]) {
-            fail("the faulting DMA wrote data page %u", i / 4096);
-        }
-    }
-    ok("%s", line);
+    check_fault(&edu, S1_UNMAPPED, data);
 
     step = "done";
     ok("all steps passed");

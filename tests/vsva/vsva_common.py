@@ -13,10 +13,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The steps tests/vsva/vsva.c runs, in order.
 STEPS = ['ecap', 'find', 'vfio-pci', 'open', 'bind', 'ioas', 'map', 'bar',
-         'attach-ioas', 'dma-ioas', 'nest-parent', 's1-tables', 'nested',
+         'attach-ioas', 'dma-ioas', 'fault-ioas', 'nest-parent', 's1-tables', 'nested',
          'attach-nested', 'dma-s1', 'invalidate', 'dma-remap', 'fault', 'done']
 
-# First-stage IOVA the program's last DMA writes to, mapped by nothing.
+# The IOVAs the program's faulting DMA writes go to, mapped by nothing: in
+# the IOAS (second stage only), then in the first stage of the nested domain
+IOAS_UNMAPPED = 0x00300000
 S1_UNMAPPED = 0x08002000
 
 ECAP_NEST = 1 << 26
@@ -87,3 +89,18 @@ def ecap(steps):
     m = re.search(r'ecap=0x([0-9a-f]+)', steps['ecap'][1])
     assert m, steps['ecap']
     return int(m.group(1), 16)
+
+
+def fault_line(steps, step, iova):
+    """Check that step reported the L1's DMAR line of a write fault at iova."""
+    detail = steps[step][1]
+    assert re.search(r'DMAR: \[DMA Write NO_PASID\] Request device '
+                     r'\[[0-9a-f:.]+\] fault addr 0x%x ' % iova, detail), detail
+
+
+def recorded_faults(stderr):
+    """The (page, is_write) of every fault the emulated VT-d recorded (QEMU's
+    vtd_dmar_fault trace): edu's write of a page faults on every 4 bytes."""
+    return {(int(a, 16) & ~0xfff, w == '1') for a, w in re.findall(
+        r'vtd_dmar_fault sid 0x[0-9a-f]+ fault \d+ addr 0x([0-9a-f]+) write (\d)',
+        stderr)}
