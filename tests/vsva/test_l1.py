@@ -9,6 +9,7 @@ refuses the nest parent (no ECAP.NEST) after the same earlier steps."""
 
 import os
 import re
+import subprocess
 import sys
 
 from xv import qemu_binary
@@ -41,8 +42,18 @@ def describe(steps):
     return '\n'.join('%s %s %s' % (s, r, d) for s, (r, d) in steps.items())
 
 
+def iommu_properties(binary):
+    p = subprocess.run([binary, '-device', 'intel-iommu,help'],
+                       capture_output=True, text=True, check=True)
+    return re.findall(r'^\s+([\w-]+)=', p.stdout, re.M)
+
+
 def test_fork_nested_domain_dma(work):
-    steps, err, con = run_l1(work, qemu_binary(), FORK_IOMMU, 'vsva-fork',
+    binary = qemu_binary()
+    assert 'x-nested' in iommu_properties(binary), (
+        '%s: intel-iommu has no x-nested property (nested translation, '
+        'issue #5, is not in the queue)' % binary)
+    steps, err, con = run_l1(work, binary, FORK_IOMMU, 'vsva-fork',
                              trace=['vtd_dmar_fault'])
     failed = [s for s, (r, _) in steps.items() if r != 'ok']
     assert not failed, 'first failing step: %s\n%s' % (failed[0], describe(steps))
