@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * vsva: run in the L1 guest's initramfs.  Takes the edu device from its
- * driver, binds it to vfio-pci, and through iommufd (/dev/iommu) and the VFIO
- * device cdev builds a VT-d nested domain: an IOAS with two mappings, a nest
- * parent (second stage) on it, first-stage page tables in the IOAS, a
- * IOMMU_HWPT_DATA_VTD_S1 child.  Then edu DMA goes through both stages,
- * through a remapped and invalidated first-stage entry, and to an unmapped
- * IOVA, which must fault.
+ * vsva: run in the L1 guest's initramfs.  Binds the edu device to vfio-pci
+ * and, through iommufd (/dev/iommu) and the VFIO device cdev, first has edu
+ * DMA through an ordinary IOAS domain (and fault outside it), then builds a
+ * VT-d nested domain: a nest parent (second stage) on the IOAS, first-stage
+ * page tables in IOAS memory, a IOMMU_HWPT_DATA_VTD_S1 child.  edu's DMA
+ * then goes through both stages, through a remapped and invalidated
+ * first-stage entry, and to an IOVA the first stage does not map, which
+ * must fault.
  *
  * Each step prints "VSVA: <step> ok <detail>" or "VSVA: <step> fail <detail>"
- * (with errno=N when a system call failed); the program stops at the first
- * failure and exits 1, or prints "VSVA: done ok" and exits 0.
+ * (with errno=N (text) when a system call failed); the program stops at the
+ * first failure and exits 1, or ends with "VSVA: done ok ..." and exits 0.
  *
  * Built with the host's gcc -static against the kernel uAPI headers QEMU's
  * tree carries (linux-headers/linux/{iommufd,vfio}.h).
