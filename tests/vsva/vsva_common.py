@@ -13,8 +13,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The steps tests/vsva/vsva.c runs, in order.
 STEPS = ['ecap', 'find', 'vfio-pci', 'open', 'bind', 'ioas', 'map', 'bar',
-         'attach-ioas', 'dma-ioas', 'fault-ioas', 'nest-parent', 's1-tables', 'nested',
-         'attach-nested', 'dma-s1', 'invalidate', 'dma-remap', 'fault', 'done']
+         'attach-ioas', 'dma-ioas', 'fault-ioas', 'nest-parent', 's1-tables',
+         'nested', 'attach-nested', 'dma-s1', 'invalidate', 'dma-remap',
+         'fault', 'done']
 
 # The IOVAs the program's faulting DMA writes go to, mapped by nothing: in
 # the IOAS (second stage only), then in the first stage of the nested domain
@@ -23,7 +24,7 @@ S1_UNMAPPED = 0x08002000
 
 ECAP_NEST = 1 << 26
 
-# busybox's init runs it; the guest kernel has no modules to load
+# /xv/test of the guest's initramfs (tests/guest/init runs it)
 SCRIPT = r'''
 /xv/vsva
 echo "XV-RC: $?"
@@ -62,6 +63,7 @@ def run_l1(work, binary, iommu, name, trace=()):
     cmdline = open(os.path.join(guest_dir(), 'cmdline')).read().strip()
     initrd = initramfs_with(work, SCRIPT, files={
         'xv/vsva': program(),
+        # the L1 kernel has no modules: skip the Debian 6.1 ones
         'etc/xv-modules': b'',
     })
     args = ['-M', 'q35', '-cpu', 'max', '-m', '2G', '-no-reboot',
