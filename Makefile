@@ -59,6 +59,8 @@ $(addprefix check-,$(SUITES)): check-%: build guests
 
 # the fault-injection matrix checks sanitizer-clean runs on the ASan build
 check-kvm-faults: asan
+# the vSVA suite shows what the base refuses
+check-vsva: base
 
 run: build guests
 	$(PYTHON) tests/demo.py

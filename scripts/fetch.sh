@@ -25,7 +25,10 @@ mirrors() {
         cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
             awk '$1 == "deb" { for (i = 2; i <= NF; i++)
                                  if ($i !~ /^\[/ && $i !~ /\]$/) { print $i; break } }'
-    } | grep -v -- '-security' | sed 's,/*$,,' | awk '!seen[$0]++'
+    } | sed 's,/*$,,' | awk '!seen[$0]++' |
+        # the security archive holds only updates (pool/updates/): try it last
+        awk '/-security$/ { sec[n++] = $0; next } { print }
+             END { for (i = 0; i < n; i++) print sec[i] }'
 }
 
 download() {

@@ -20,9 +20,9 @@ xv_lock_get() {
         xv_die "$XV_LOCK has no 'set $1' line"
 }
 
-# xv_lock_file NAME: "sha256 pooldir" of a "file" line
+# xv_lock_file NAME: "sha256 pooldir" of a "file" (or "optional") line
 xv_lock_file() {
-    awk -v n="$1" '$1 == "file" && $2 == n { print $3, $4; found = 1 }
+    awk -v n="$1" '($1 == "file" || $1 == "optional") && $2 == n { print $3, $4; found = 1 }
                    END { exit !found }' "$XV_LOCK" ||
         xv_die "$XV_LOCK pins no file named '$1'"
 }
