@@ -9,12 +9,15 @@
 #   make export     write build/src's commits back to patches/
 #   make help       all targets
 
-# The softmmu targets to build: adding one is a change of this line.
-XV_TARGETS ?= x86_64-softmmu aarch64-softmmu s390x-softmmu
+# The softmmu targets to build: adding one is a change of the
+# XV_DEFAULT_TARGETS line in scripts/lib.sh.
+XV_TARGETS ?= $(shell . scripts/lib.sh && echo $$XV_DEFAULT_TARGETS)
 export XV_TARGETS
-# The sanitizer build (make asan) serves the KVM fault matrix: x86_64 only.
+# The sanitizer build (make asan) serves the KVM fault matrix and the base
+# (make base) the x86 benchmarks and the vSVA refusal test: x86_64 only.
 XV_ASAN_TARGETS ?= x86_64-softmmu
-export XV_ASAN_TARGETS
+XV_BASE_TARGETS ?= x86_64-softmmu
+export XV_ASAN_TARGETS XV_BASE_TARGETS
 # Test guests 'make guests' builds (scripts/mkguest.sh).
 XV_GUEST_ARCHES ?= $(patsubst %-softmmu,%,$(XV_TARGETS))
 

@@ -7,7 +7,8 @@
 #   asan: build/src      -> build/asan-obj   (the fork with --enable-asan
 #         --enable-ubsan; only the system emulators of XV_ASAN_TARGETS, for
 #         the sanitizer tests)
-# XV_TARGETS (default from the Makefile) lists the softmmu targets.
+# XV_TARGETS lists the softmmu targets (default: XV_DEFAULT_TARGETS, lib.sh);
+# XV_BASE_TARGETS those of the base (default x86_64-softmmu).
 # ccache is on, with its cache in $XV_CACHE/ccache (outside the clone), and
 # CCACHE_BASEDIR makes the fork and base builds share it.
 set -euo pipefail
@@ -23,8 +24,11 @@ case "${1:-}" in
         done ;;
 *)      src=$XV_BUILD/src obj=$XV_BUILD/obj flavour=fork ;;
 esac
-targets=${XV_TARGETS:-x86_64-softmmu}
+targets=${XV_TARGETS:-$XV_DEFAULT_TARGETS}
+# the base serves the x86 benchmarks and the vSVA refusal test; the
+# sanitizer build the KVM fault matrix: both x86_64 only by default
 [ $flavour != asan ] || targets=${XV_ASAN_TARGETS:-x86_64-softmmu}
+[ $flavour != base ] || targets=${XV_BASE_TARGETS:-x86_64-softmmu}
 [ -d "$src/.git" ] || xv_die "$src is missing: run 'make prepare' first"
 
 export CCACHE_DIR=${CCACHE_DIR:-$XV_CACHE/ccache}

@@ -7,6 +7,9 @@ XV_SHARED_CACHE=${XV_SHARED_CACHE:-$XV_ROOT/../shared/cache}
 XV_BUILD=${XV_BUILD:-$XV_ROOT/build}
 XV_PATCHES=${XV_PATCHES:-$XV_ROOT/patches}
 XV_LOCK=${XV_LOCK:-$XV_ROOT/upstream.lock}
+# the softmmu targets built unless XV_TARGETS says otherwise (the Makefile's
+# XV_TARGETS default is this list)
+XV_DEFAULT_TARGETS="x86_64-softmmu aarch64-softmmu s390x-softmmu"
 # configure needs the qemu.qmp module, which Debian installs for its own python
 XV_PYTHON=${XV_PYTHON:-/usr/bin/python3}
 
