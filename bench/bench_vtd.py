@@ -59,7 +59,7 @@ class QTest:
         srv.listen(1)
         self.proc = subprocess.Popen(
             [binary, '-machine', 'q35,accel=qtest', '-nodefaults', '-display', 'none',
-             '-m', '512', '-qtest', 'unix:' + path,
+             '-m', '1G', '-qtest', 'unix:' + path,
              '-device', 'intel-iommu,' + iommu_opts, '-device', 'iommu-testdev'],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         srv.settimeout(30)
@@ -83,10 +83,14 @@ class QTest:
         return int(self.cmd('read%s 0x%x' % (size, addr)).split()[1], 16)
 
     def mem(self, addr, data):
-        self.cmd('write 0x%x 0x%x 0x%s' % (addr, len(data), data.hex()))
+        # long qtest lines stall the chardev: write 512 bytes at a time
+        for i in range(0, len(data), 512):
+            chunk = data[i:i + 512]
+            self.cmd('write 0x%x 0x%x 0x%s' % (addr + i, len(chunk), chunk.hex()))
 
     def close(self):
         self.sock.close()
+        self.proc.kill()
         self.proc.wait(timeout=30)
 
 
@@ -120,7 +124,7 @@ def setup(qt, mode):
     qt.cmd('outl 0xcf8 0x%x' % (0x80000000 | devfn << 8 | 0x04))
     qt.cmd('outw 0xcfc 0x6')
 
-    qt.mem(ROOT, bytes(0x30000))
+    qt.cmd('memset 0x%x 0x30000 0' % ROOT)
     qt.w('q', ROOT, CTX | 1)
     qt.w('q', CTX + 32 * devfn, PDIR | 1)
     qt.w('q', PDIR, PTAB | 1)
@@ -159,9 +163,11 @@ def setup(qt, mode):
 
 
 class Bench:
-    def __init__(self, qt):
+    def __init__(self, qt, mode):
         self.qt = qt
         self.tail = 0
+        # pass-through writes the IOVA itself, the others TARGET
+        self.gpa = IOVA if mode == 'pt' else TARGET
 
     def invalidate(self):
         qt = self.qt
@@ -174,7 +180,7 @@ class Bench:
         qt = self.qt
         qt.w('l', BAR + 0x04, IOVA & 0xffffffff)
         qt.w('l', BAR + 0x08, IOVA >> 32)
-        qt.w('l', BAR + 0x1c, TARGET & 0xffffffff)
+        qt.w('l', BAR + 0x1c, self.gpa & 0xffffffff)
         qt.w('l', BAR + 0x20, 0)
         qt.w('l', BAR + 0x0c, PAGES * 4096)
         qt.w('l', BAR + 0x14, 1)
@@ -198,7 +204,7 @@ def measure(binary, mode):
         qt = QTest(binary, MODES[mode][0], work)
         try:
             setup(qt, mode)
-            b = Bench(qt)
+            b = Bench(qt, mode)
             return b.per_dma(False), b.per_dma(True)
         finally:
             qt.close()
