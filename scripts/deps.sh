@@ -12,7 +12,7 @@ set -euo pipefail
 pkgs=(build-essential gcc-multilib ninja-build pkgconf flex bison ccache git patch perl
       python3 python3-venv python3-pip libglib2.0-dev zlib1g-dev libpixman-1-dev
       libslirp-dev libfdt-dev seabios ipxe-qemu
-      gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+      clang lld
       kmod cpio gzip xz-utils e2fsprogs util-linux)
 backports=(meson python3-pycotap)
 

@@ -91,27 +91,27 @@ static inline uint64_t read_cntpct(void)
     return v;
 }
 
-/* A PTP call between two reads of the counter it samples */
-static void ptp(const char *name, uint64_t counter)
+/*
+ * A PTP call with x1 = arg between two reads of the counter it samples:
+ * SMC32 arguments are 32-bit, so the low half of arg selects the counter
+ * (0: virtual, 1: physical)
+ */
+static void ptp(const char *name, uint64_t arg)
 {
-    struct smccc_res r, out;
+    struct smccc_res r;
     uint64_t before, after;
+    int phys = (uint32_t)arg == 1;
 
-    before = counter ? read_cntpct() : read_cntvct();
-    r = smccc_hvc(KVM_PTP, counter);
-    after = counter ? read_cntpct() : read_cntvct();
-    out.a0 = before;
-    out.a1 = after;
-    out.a2 = 0;
-    out.a3 = 0;
+    before = phys ? read_cntpct() : read_cntvct();
+    r = smccc_hvc(KVM_PTP, arg);
+    after = phys ? read_cntpct() : read_cntvct();
     report(name, &r, 4);
     puts_uart("XV: ");
     puts_uart(name);
-    puts_uart("_window");
-    putc_uart('=');
-    puthex(out.a0);
+    puts_uart("_window=");
+    puthex(before);
     putc_uart(',');
-    puthex(out.a1);
+    puthex(after);
     putc_uart('\n');
 }
 
@@ -148,7 +148,9 @@ void main(void)
     ptp("ptp_virt2", 0);
     call("ptp_counter_2", KVM_PTP, 2, 4);
     call("ptp_counter_7", KVM_PTP, 7, 4);
-    call("ptp_counter_high", KVM_PTP, 0x100000000ULL, 4);
+    call("ptp_counter_all_ones", KVM_PTP, 0xffffffff, 4);
+    /* only w1 counts: this is the virtual counter */
+    ptp("ptp_virt_upper_bits", 0xffffffff00000000ULL);
     call("vendor_hyp_unknown", 0x86000002, 0, 1);
     call("vendor_hyp_call_count", 0x8600ff00, 0, 1);
     call("vendor_hyp_smc64_ptp", 0xc6000001, 0, 1);

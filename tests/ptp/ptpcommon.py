@@ -10,7 +10,6 @@ import xv
 from xv.vm import VM
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CROSS = os.environ.get('CROSS_COMPILE', 'aarch64-linux-gnu-')
 
 # -cpu max without the property is today's firmware; pauth-impdef only
 # makes TCG faster
@@ -21,10 +20,11 @@ NOT_SUPPORTED = 0xffffffffffffffff
 KVM_UID = (0xb66fb428, 0xe911c52e, 0x564bcaa9, 0x743a004d)
 
 
-def need_cross():
-    if not shutil.which(CROSS + 'gcc'):
-        raise AssertionError('%sgcc is missing: run "sudo make deps" '
-                             '(package gcc-aarch64-linux-gnu)' % CROSS)
+def need_tools():
+    for tool in ('clang', 'ld.lld'):
+        if not shutil.which(tool):
+            raise AssertionError('%s is missing: run "sudo make deps" (packages clang, lld)'
+                                 % tool)
 
 
 def aarch64_binary(flavour='fork'):
@@ -35,19 +35,20 @@ def aarch64_binary(flavour='fork'):
     return path
 
 
-def build_microguest(work):
-    need_cross()
-    out = os.path.join(work, 'smccc-microguest.elf')
-    subprocess.run([os.path.join(HERE, 'build-microguest.sh'), out], check=True)
+def build(work, what):
+    """Build microguest or ptp-read (build-aarch64.sh) into work."""
+    need_tools()
+    out = os.path.join(work, what)
+    subprocess.run([os.path.join(HERE, 'build-aarch64.sh'), what, out], check=True)
     return out
+
+
+def build_microguest(work):
+    return build(work, 'microguest')
 
 
 def build_ptp_read(work):
-    need_cross()
-    out = os.path.join(work, 'ptp-read')
-    subprocess.run([CROSS + 'gcc', '-O2', '-static', '-Wall', '-Werror',
-                    os.path.join(HERE, 'ptp-read.c'), '-o', out], check=True)
-    return out
+    return build(work, 'ptp-read')
 
 
 def parse(console):

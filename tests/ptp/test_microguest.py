@@ -53,13 +53,15 @@ def test_smccc_kvm_ptp_service(work):
     w1, c1 = check_ptp_sample(r, 'ptp_virt', t0, t1)
     check_ptp_sample(r, 'ptp_phys', t0, t1)
     w2, c2 = check_ptp_sample(r, 'ptp_virt2', t0, t1)
+    # an SMC32 call reads w1: the upper half of x1 is ignored, as by KVM
+    check_ptp_sample(r, 'ptp_virt_upper_bits', t0, t1)
     # both clocks moved on alike between two samples (TCG: the counter
     # follows QEMU_CLOCK_VIRTUAL, which runs with the host's time)
     dwall, dcnt = w2 - w1, (c2 - c1) / freq
     assert dwall > 0 and dcnt > 0, (dwall, dcnt)
     assert abs(dwall - dcnt) < 0.05, 'wall clock moved %.6fs, counter %.6fs' % (dwall, dcnt)
     # an unknown counter ID: NOT_SUPPORTED in x0, 0 in x1..x3
-    for name in ('ptp_counter_2', 'ptp_counter_7', 'ptp_counter_high'):
+    for name in ('ptp_counter_2', 'ptp_counter_7', 'ptp_counter_all_ones'):
         assert r[name] == [NOT_SUPPORTED, 0, 0, 0], (name, r[name])
     for name in UNKNOWN:
         assert r[name] == [NOT_SUPPORTED], (name, r[name])
@@ -73,5 +75,6 @@ def test_smccc_default_unchanged(work):
     for name in ('psci_features_smccc_version', 'smccc_version',
                  'arch_features_smccc_version', 'arch_features_arch_features',
                  'vendor_hyp_uid', 'kvm_features', 'ptp_virt', 'ptp_phys',
-                 'ptp_virt2', 'ptp_counter_2', 'ptp_counter_7') + UNKNOWN:
+                 'ptp_virt2', 'ptp_virt_upper_bits', 'ptp_counter_2',
+                 'ptp_counter_7', 'ptp_counter_all_ones') + UNKNOWN:
         assert r[name][0] == NOT_SUPPORTED, (name, r[name])
