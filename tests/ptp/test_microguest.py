@@ -78,3 +78,24 @@ def test_smccc_default_unchanged(work):
                  'ptp_virt2', 'ptp_virt_upper_bits', 'ptp_counter_2',
                  'ptp_counter_7', 'ptp_counter_all_ones') + UNKNOWN:
         assert r[name][0] == NOT_SUPPORTED, (name, r[name])
+
+
+def test_property_default_and_refusal(work):
+    """x-kvm-ptp is off unless asked for, and refused with a clear message
+    on a CPU without the generic timer."""
+    import subprocess
+    from xv.vm import VM
+    from ptpcommon import aarch64_binary
+
+    for cpu, want in (('max', False), ('max,x-kvm-ptp=on', True)):
+        with VM(['-M', 'virt', '-cpu', cpu, '-S'], binary=aarch64_binary(),
+                name='prop', console=False) as vm:
+            got = vm.cmd('qom-get', path='/machine/unattached/device[0]',
+                         property='x-kvm-ptp')
+            assert got is want, (cpu, got)
+    p = subprocess.run([aarch64_binary(), '-M', 'mps2-an385', '-cpu', 'cortex-m3,x-kvm-ptp=on',
+                        '-display', 'none', '-nodefaults', '-S'],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert 'x-kvm-ptp needs a CPU with the generic timer; remove x-kvm-ptp=on' in p.stderr, \
+        p.stderr
