@@ -8,11 +8,14 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# Debian 12 packages (clang and binutils-s390x-linux-gnu build the s390-ccw
-# firmware: gcc-s390x-linux-gnu conflicts with gcc-multilib); meson >= 1.5 and python3-pycotap come from bookworm-backports
+# Debian 12 packages; meson >= 1.5 and python3-pycotap come from
+# bookworm-backports.  clang with binutils-s390x-linux-gnu builds the s390-ccw
+# firmware, clang with lld the aarch64 test programs (Debian's gcc cross
+# compilers conflict with gcc-multilib, which the x86 option ROMs need).
 pkgs=(build-essential gcc-multilib ninja-build pkgconf flex bison ccache git patch perl
       python3 python3-venv python3-pip libglib2.0-dev zlib1g-dev libpixman-1-dev
-      libslirp-dev libfdt-dev seabios ipxe-qemu clang binutils-s390x-linux-gnu
+      libslirp-dev libfdt-dev seabios ipxe-qemu
+      clang lld binutils-s390x-linux-gnu
       kmod cpio gzip xz-utils e2fsprogs util-linux)
 backports=(meson python3-pycotap)
 
