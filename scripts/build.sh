@@ -109,5 +109,7 @@ for d in ${firmwarepath//:/ }; do
     ln -sfn "$d" "$bundle$d"
 done
 for rom in "$obj"/pc-bios/optionrom/*.bin "$obj"/pc-bios/s390-ccw/s390-ccw.img; do
-    [ -f "$rom" ] && ln -sf "$rom" "$bundle$datadir/$(basename "$rom")"
+    if [ -f "$rom" ]; then
+        ln -sf "$rom" "$bundle$datadir/$(basename "$rom")"
+    fi
 done
