@@ -58,6 +58,17 @@ class Session:
                     pass
             time.sleep(0.05)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        """Never leave QEMU behind, whatever the test did."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self.errf.close()
+        subprocess.run(['rm', '-rf', self.dir])
+
     def cmd(self, name, **args):
         resp = self.qmp.cmd_raw(name, args or None)
         assert 'error' not in resp, '%s: %s' % (name, resp['error'])
@@ -105,7 +116,6 @@ class Session:
         san = kf.SANITIZER_RX.search(err)
         assert not san and st not in (66, 67), 'sanitizer report:\n' + err[-3000:]
         assert st == 0, 'exit status %d after quit:\n%s' % (st, err[-2000:])
-        subprocess.run(['rm', '-rf', self.dir])
         return err
 
 
@@ -115,7 +125,11 @@ def _req(name):
 
 def _refused_while_running(request, qemu=None, sanitize=False):
     kf.need_kvm()
-    s = Session(req=_req(request), armed=True, qemu=qemu, sanitize=sanitize)
+    with Session(req=_req(request), armed=True, qemu=qemu, sanitize=sanitize) as s:
+        _refused_while_running_in(s, request)
+
+
+def _refused_while_running_in(s, request):
     s.cmd('cont')
     time.sleep(0.3)
     assert s.status() == 'running', s.stderr()
@@ -160,8 +174,12 @@ def _vmfd_rebuild_refused(qemu=None, sanitize=False):
     """x-change-vmfd-on-reset=on: the reset asks for a new VM (the second
     KVM_CREATE_VM); the kernel refuses it."""
     kf.need_kvm()
-    s = Session(req=_req('KVM_CREATE_VM'), nth=2, machine='q35,x-change-vmfd-on-reset=on',
-                qemu=qemu, sanitize=sanitize)
+    with Session(req=_req('KVM_CREATE_VM'), nth=2, machine='q35,x-change-vmfd-on-reset=on',
+                 qemu=qemu, sanitize=sanitize) as s:
+        _vmfd_rebuild_refused_in(s)
+
+
+def _vmfd_rebuild_refused_in(s):
     s.cmd('cont')
     time.sleep(0.3)
     s.cmd('system_reset')
