@@ -11,7 +11,7 @@
 
 # The softmmu targets to build: adding one is a change of the
 # XV_DEFAULT_TARGETS line in scripts/lib.sh.
-XV_TARGETS ?= $(shell . scripts/lib.sh && echo $$XV_DEFAULT_TARGETS)
+XV_TARGETS ?= $(shell bash -c ". scripts/lib.sh && echo \$$XV_DEFAULT_TARGETS")
 export XV_TARGETS
 # The sanitizer build (make asan) serves the KVM fault matrix and the base
 # (make base) the x86 benchmarks and the vSVA refusal test: x86_64 only.
