@@ -31,11 +31,12 @@ umount /mnt
 '''
 
 
-def make_disk(workdir):
+def make_disk(workdir, message=MESSAGE):
+    """An ext4 image holding hello.txt with message."""
     content = os.path.join(workdir, 'disk')
     os.makedirs(content)
     with open(os.path.join(content, 'hello.txt'), 'w') as f:
-        f.write(MESSAGE + '\n')
+        f.write(message + '\n')
     img = os.path.join(workdir, 'disk.img')
     subprocess.run(['mke2fs', '-q', '-F', '-t', 'ext4', '-d', content, img, '16M'],
                    check=True, stdout=subprocess.DEVNULL)

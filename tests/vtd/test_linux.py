@@ -4,10 +4,11 @@ the guest boots, reads ECAP with nested, first-stage and second-stage
 support from sysfs, and virtio-blk DMA through the IOMMU still works."""
 
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import demo  # noqa: E402  (tests/demo.py: the demo's disk image)
 
 from xv.guest import linux_args, guest_exit_status  # noqa: E402
 from xv.vm import VM  # noqa: E402
@@ -32,19 +33,8 @@ umount /mnt
 '''
 
 
-def make_disk(work):
-    content = os.path.join(work, 'disk')
-    os.makedirs(content)
-    with open(os.path.join(content, 'hello.txt'), 'w') as f:
-        f.write(MESSAGE + '\n')
-    img = os.path.join(work, 'disk.img')
-    subprocess.run(['mke2fs', '-q', '-F', '-t', 'ext4', '-d', content, img, '16M'],
-                   check=True, stdout=subprocess.DEVNULL)
-    return img
-
-
 def boot(work, iommu):
-    img = make_disk(work)
+    img = demo.make_disk(work, MESSAGE)
     args = (['-device', iommu, '-trace', 'vtd_iotlb_page_update'] +
             linux_args(work, SCRIPT, append='intel_iommu=on,sm_on') +
             ['-drive', 'file=%s,format=raw,if=none,id=disk0' % img,
