@@ -59,10 +59,30 @@ args=(--cc="ccache cc" --cxx="ccache c++" --target-list="$targets" --with-pkgver
 # built from pc-bios/s390-ccw when configure finds an s390x compiler: clang's
 # SystemZ target (Debian's gcc-s390x-linux-gnu conflicts with gcc-multilib)
 # through a wrapper, with binutils-s390x-linux-gnu for ld and objcopy.
+#
+# configure drops a firmware silently when its compiler probe fails; probe
+# first (scripts/toolchain-probe.sh runs configure's checks) and stop with
+# the packages to install instead.  wanted_fw lists what must be built.
+probes=() wanted_fw=()
+case "$targets" in
+*i386-softmmu*|*x86_64-softmmu*)
+    probes+=(optionrom)
+    for r in linuxboot_dma pvh multiboot_dma kvmvapic; do
+        wanted_fw+=("pc-bios/optionrom/$r.bin")
+    done ;;
+esac
 case "$targets" in
 *s390x-softmmu*)
-    command -v clang >/dev/null && command -v s390x-linux-gnu-ld >/dev/null ||
-        xv_die "clang or s390x-linux-gnu-ld is missing, so the s390-ccw firmware cannot be built: run 'sudo make deps' (clang, binutils-s390x-linux-gnu)"
+    probes+=(s390-ccw)
+    wanted_fw+=(pc-bios/s390-ccw/s390-ccw.img) ;;
+esac
+if [ ${#probes[@]} -gt 0 ] && ! why=$("$XV_ROOT/scripts/toolchain-probe.sh" "${probes[@]}"); then
+    xv_die "the firmware of the targets '$targets' cannot be built:
+$why
+  Run 'sudo make deps' (it installs the packages named above)."
+fi
+case "$targets" in
+*s390x-softmmu*)
     s390cc=$XV_BUILD/tools/s390x-linux-gnu-clang
     mkdir -p "$(dirname "$s390cc")"
     printf '#!/bin/sh\nexec clang --target=s390x-linux-gnu "$@"\n' > "$s390cc"
@@ -71,14 +91,15 @@ case "$targets" in
 esac
 want=$(printf '%s\n' "${args[@]}" | sha256sum | cut -c1-16)
 
-# pc-bios/optionrom is built only when the compiler can make 32-bit code
-case "$targets" in
-*i386-softmmu*|*x86_64-softmmu*)
-    [ -f "$(cc -m32 -print-libgcc-file-name)" ] ||
-        xv_die "no 32-bit libgcc, so the x86 option ROMs cannot be built: run 'sudo make deps' (gcc-multilib)" ;;
-esac
-
-if [ ! -f "$obj/build.ninja" ] || [ "$(cat "$obj/.xv-configured" 2>/dev/null)" != "$want" ]; then
+# a firmware directory configure left out (its probe failed last time)
+# needs configure again now that the probe passes
+fw_unconfigured=""
+for fw in ${wanted_fw[@]+"${wanted_fw[@]}"}; do
+    [ -f "$obj/$(dirname "$fw")/Makefile" ] && ls "$obj/$(dirname "$fw")"/config*.mak >/dev/null 2>&1 ||
+        fw_unconfigured=1
+done
+if [ ! -f "$obj/build.ninja" ] || [ -n "$fw_unconfigured" ] ||
+   [ "$(cat "$obj/.xv-configured" 2>/dev/null)" != "$want" ]; then
     xv_log "configuring $flavour in $obj: ${args[*]}"
     # configure again in place: what did not change is not rebuilt
     mkdir -p "$obj"
@@ -108,8 +129,11 @@ for d in ${firmwarepath//:/ }; do
     mkdir -p "$bundle$(dirname "$d")"
     ln -sfn "$d" "$bundle$d"
 done
-for rom in "$obj"/pc-bios/optionrom/*.bin "$obj"/pc-bios/s390-ccw/s390-ccw.img; do
-    if [ -f "$rom" ]; then
-        ln -sf "$rom" "$bundle$datadir/$(basename "$rom")"
-    fi
+# a wanted firmware that was not built is an error, never a silent skip
+# (the s390x machine would fail at start-up with "could not find stage1
+# bootloader"; configure.log says why it was dropped)
+for fw in ${wanted_fw[@]+"${wanted_fw[@]}"}; do
+    [ -f "$obj/$fw" ] ||
+        xv_die "$fw was not built for '$targets' (see $obj/config.log and $XV_BUILD/configure-$flavour.log; 'scripts/toolchain-probe.sh' says what is missing)"
+    ln -sf "$obj/$fw" "$bundle$datadir/$(basename "$fw")"
 done

@@ -8,15 +8,20 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# Debian 12 packages; meson >= 1.5 and python3-pycotap come from
+# Debian 12 packages (bc, libelf-dev and libssl-dev build the vSVA L1
+# kernel, scripts/mkl1kernel.sh); meson >= 1.5 and python3-pycotap come from
 # bookworm-backports.  clang with binutils-s390x-linux-gnu builds the s390-ccw
-# firmware, clang with lld the aarch64 test programs (Debian's gcc cross
-# compilers conflict with gcc-multilib, which the x86 option ROMs need).
+# firmware (libgcc-12-dev-s390x-cross: configure links its probe with
+# -lgcc and drops the firmware without it), clang with lld the aarch64 test
+# programs (Debian's gcc cross compilers conflict with gcc-multilib, which
+# the x86 option ROMs need).  After the package check, the toolchains are
+# probed the way configure probes them (scripts/toolchain-probe.sh).
 pkgs=(build-essential gcc-multilib ninja-build pkgconf flex bison ccache git patch perl
       python3 python3-venv python3-pip libglib2.0-dev zlib1g-dev libpixman-1-dev
       libslirp-dev libfdt-dev seabios ipxe-qemu
-      clang lld binutils-s390x-linux-gnu
-      kmod cpio gzip xz-utils e2fsprogs util-linux)
+      clang lld binutils-s390x-linux-gnu libgcc-12-dev-s390x-cross
+      kmod cpio gzip xz-utils e2fsprogs util-linux
+      bc libelf-dev libssl-dev)
 backports=(meson python3-pycotap)
 
 missing=()
@@ -31,6 +36,11 @@ if command -v meson >/dev/null &&
 fi
 qmp_ok=0
 "$XV_PYTHON" -c 'import qemu.qmp' 2>/dev/null && qmp_ok=1
+# a package can be installed and unusable: probe what configure probes
+probe="$XV_ROOT/scripts/toolchain-probe.sh"
+for p in $("$probe" -q); do
+    [[ " ${missing[*]:-} " == *" $p "* ]] || missing+=("$p")
+done
 
 if [ ${#missing[@]} = 0 ] && [ $meson_ok = 1 ] && [ $qmp_ok = 1 ]; then
     exit 0
@@ -60,4 +70,5 @@ if ! "$XV_PYTHON" -c 'import qemu.qmp' 2>/dev/null; then
     dpkg -i "$deb"
 fi
 "$XV_PYTHON" -c 'import qemu.qmp' || xv_die "python3-qemu-qmp did not install"
+"$probe" >&2 || xv_die "the toolchain probes above still fail after installing the packages they name"
 xv_log "dependencies installed"
