@@ -25,7 +25,7 @@ PYTHON := /usr/bin/python3
 # Repo-side suites: every tests/<suite>/ with test_*.py, foundation first.
 SUITES := foundation $(filter-out foundation,$(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/test_*.py)))))
 # Suites 'make check' runs, in order (each prints 'N passed, N failed' last).
-CHECKS := patches qtest $(SUITES)
+CHECKS := deps-fresh patches qtest $(SUITES)
 
 .PHONY: all deps fetch prepare build check run bench export install help clean distclean \
         $(addprefix check-,$(CHECKS)) guests base asan
@@ -53,6 +53,10 @@ check: build guests
 
 check-patches:
 	scripts/check-patches.sh
+
+# the install steps on a new minimal Debian 12 root (needs root, the archive)
+check-deps-fresh: prepare
+	scripts/check-deps-fresh.sh
 
 check-qtest: build
 	scripts/upstream-qtest.py

@@ -9,7 +9,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # Debian 12 packages (bc, libelf-dev and libssl-dev build the vSVA L1
-# kernel, scripts/mkl1kernel.sh); meson >= 1.5 and python3-pycotap come from
+# kernel, scripts/mkl1kernel.sh; mmdebstrap the fresh-root check,
+# scripts/check-deps-fresh.sh; xorriso the CD-ROM image the s390-ccw
+# firmware test boots); meson >= 1.5 and python3-pycotap come from
 # bookworm-backports.  clang with binutils-s390x-linux-gnu builds the s390-ccw
 # firmware (libgcc-12-dev-s390x-cross: configure links its probe with
 # -lgcc and drops the firmware without it), clang with lld the aarch64 test
@@ -21,7 +23,7 @@ pkgs=(build-essential gcc-multilib ninja-build pkgconf flex bison ccache git pat
       libslirp-dev libfdt-dev seabios ipxe-qemu
       clang lld binutils-s390x-linux-gnu libgcc-12-dev-s390x-cross
       kmod cpio gzip xz-utils e2fsprogs util-linux
-      bc libelf-dev libssl-dev)
+      bc libelf-dev libssl-dev mmdebstrap xorriso)
 backports=(meson python3-pycotap)
 
 missing=()
@@ -40,6 +42,7 @@ qmp_ok=0
 probe="$XV_ROOT/scripts/toolchain-probe.sh"
 for p in $("$probe" -q); do
     [[ " ${missing[*]:-} " == *" $p "* ]] || missing+=("$p")
+    [[ " ${pkgs[*]} " == *" $p "* ]] || pkgs+=("$p")
 done
 
 if [ ${#missing[@]} = 0 ] && [ $meson_ok = 1 ] && [ $qmp_ok = 1 ]; then
@@ -53,10 +56,7 @@ fi
 
 if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
     # the same mirror as the system's own Debian entries
-    uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null ||
-          true)
-    [ -n "$uri" ] || uri=$(awk '$1 == "deb" && $0 !~ /security/ { print $2; exit }' /etc/apt/sources.list)
-    [ -n "$uri" ] || xv_die "cannot tell which Debian mirror apt uses; add bookworm-backports by hand"
+    uri=$(xv_debian_mirror)
     xv_log "adding bookworm-backports ($uri) to apt's sources"
     printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
         "$uri" > /etc/apt/sources.list.d/qemu-xv-backports.sources

@@ -16,6 +16,18 @@ XV_PYTHON=${XV_PYTHON:-/usr/bin/python3}
 xv_log() { printf 'qemu-xv: %s\n' "$*" >&2; }
 xv_die() { printf 'qemu-xv: error: %s\n' "$*" >&2; exit 1; }
 
+# xv_debian_mirror: the Debian mirror apt uses here (its first non-security
+# entry)
+xv_debian_mirror() {
+    local uri=""
+    [ -f /etc/apt/sources.list.d/debian.sources ] &&
+        uri=$(awk '/^URIs:/ && $2 !~ /security/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
+    [ -n "$uri" ] || [ ! -f /etc/apt/sources.list ] ||
+        uri=$(awk '$1 == "deb" && $0 !~ /security/ { print $2; exit }' /etc/apt/sources.list)
+    [ -n "$uri" ] || xv_die "cannot tell which Debian mirror apt uses (no debian.sources or sources.list entry)"
+    echo "$uri"
+}
+
 # xv_lock_get KEY: the value of a "set KEY VALUE" line of the lock file
 xv_lock_get() {
     awk -v k="$1" '$1 == "set" && $2 == k { print $3; found = 1 }
