@@ -23,7 +23,7 @@ XV_GUEST_ARCHES ?= $(patsubst %-softmmu,%,$(XV_TARGETS))
 
 PYTHON := /usr/bin/python3
 # Repo-side suites: every tests/<suite>/ with test_*.py, foundation first.
-SUITES := foundation $(filter-out foundation,$(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/test_*.py)))))
+SUITES := foundation harness $(filter-out foundation harness,$(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/test_*.py)))))
 # Suites 'make check' runs, in order (each prints 'N passed, N failed' last).
 CHECKS := deps-fresh patches qtest $(SUITES)
 

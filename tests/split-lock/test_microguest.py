@@ -21,7 +21,7 @@ def run(cpu, name):
         assert 'unexpected_exception' not in r, vm.console[-2000:]
         counters = vm.cmd('x-query-x86-bus-locks')
         vm.console_write('x')
-        vm.wait_exit(30)
+        vm.wait_exit(30, expect=1)    # isa-debug-exit, value 0
         return r, counters
 
 

@@ -37,4 +37,4 @@ def test_msrs_migrate(work):
         assert r['migrated_lock_add_split'] == '17 err 0x0 at_insn 1', r
         assert r['migrated_cpl3_split_db'] == '0x1', r
         dst.console_write('x')
-        dst.wait_exit(30)
+        dst.wait_exit(30, expect=1)   # isa-debug-exit, value 0

@@ -22,7 +22,7 @@ def run(extra):
         r = results(vm.console)
         cnt = vm.cmd('x-query-x86-bus-locks')
         vm.console_write('x')
-        vm.wait_exit(30)
+        vm.wait_exit(30, expect=1)    # isa-debug-exit, value 0
         return elapsed, r, cnt
 
 

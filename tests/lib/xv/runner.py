@@ -1,16 +1,24 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Run test functions and print 'N passed, N failed' last.
 
-A test is a function named test_* in a module tests/<suite>/test_*.py.  It
-takes no arguments or one, a fresh working directory.  It passes by
-returning, fails by raising, and is skipped by raising xv.Skip: a skipped test
-is counted as skipped, never as passed.
+A test is a function named test_* in a module tests/<suite>/test_*.py (a
+SUITE argument with a slash is a directory).  It takes no arguments or one, a
+fresh working directory.  It passes by returning, fails by raising, and is
+skipped by raising xv.Skip: a skipped test is counted as skipped, never as
+passed.
+
+Every test runs under a time limit: XV_TEST_TIMEOUT seconds (default 900),
+or the module's TIMEOUT, or the function's .timeout attribute; past it the
+test fails with a traceback of where it waited.  TMPDIR points into the
+test's own directory, and a test that leaves a process (a QEMU) or an xv-*
+temporary directory behind fails, and they are killed and removed.
 """
 
 import importlib.util
 import inspect
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -19,8 +27,81 @@ import traceback
 from . import ROOT, BUILD, Skip
 
 
+DEFAULT_TIMEOUT = float(os.environ.get('XV_TEST_TIMEOUT', '900'))
+
+
+class TestTimeout(AssertionError):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise TestTimeout('the test ran past its time limit')
+
+
+def descendants(pid):
+    """The pids of every process below pid (from /proc)."""
+    children = {}
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % d) as f:
+                ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def _cmdline(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return f.read().replace(b'\0', b' ').decode(errors='replace').strip()
+    except OSError:
+        return '?'
+
+
+def reap_leftovers(tmpdir):
+    """Kill the processes a test left behind and remove its xv-* temporary
+    directories; return a description of what there was."""
+    left = []
+    for pid in descendants(os.getpid()):
+        cmd = _cmdline(pid)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        left.append('process %d (%s)' % (pid, cmd[:200]))
+    for pid in descendants(os.getpid()):
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    # reap killed direct children
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                break
+        except ChildProcessError:
+            break
+    for d in sorted(os.listdir(tmpdir)) if os.path.isdir(tmpdir) else []:
+        if d.startswith('xv-'):
+            left.append('temporary directory %s' % os.path.join(tmpdir, d))
+    return left
+
+
+def test_timeout(mod_timeout, fnc):
+    return float(getattr(fnc, 'timeout', None) or mod_timeout or DEFAULT_TIMEOUT)
+
+
 def discover(suite):
-    d = os.path.join(ROOT, 'tests', suite)
+    d = suite if '/' in suite else os.path.join(ROOT, 'tests', suite)
+    suite = os.path.basename(os.path.normpath(suite))
     tests = []
     for fn in sorted(os.listdir(d)):
         if not (fn.startswith('test_') and fn.endswith('.py')):
@@ -31,6 +112,7 @@ def discover(suite):
         spec.loader.exec_module(mod)
         for name, fnc in inspect.getmembers(mod, inspect.isfunction):
             if name.startswith('test_') and fnc.__module__ == mod.__name__:
+                fnc.xv_timeout = test_timeout(getattr(mod, 'TIMEOUT', None), fnc)
                 tests.append(('%s/%s:%s' % (suite, fn[:-3], name), fnc,
                               inspect.getsourcelines(fnc)[1]))
     # in file order, so suites read top to bottom
@@ -42,37 +124,64 @@ def main(argv):
     pattern = os.environ.get('XV_TESTS')
     passed = failed = skipped = 0
     failures = []
+    outer_tmpdir = os.environ.get('TMPDIR')
     for suite in suites:
         for name, fnc in discover(suite):
             if pattern and pattern not in name:
                 continue
             work = tempfile.mkdtemp(prefix='xvt-')
+            tmpdir = os.path.join(work, '.tmp')
+            os.makedirs(tmpdir)
             logdir = os.path.join(BUILD, 'test-logs', name.replace(':', '.').replace('/', '.'))
             shutil.rmtree(logdir, ignore_errors=True)
             os.makedirs(logdir)
             os.environ['XV_LOGDIR'] = logdir
+            os.environ['TMPDIR'] = tmpdir
+            tempfile.tempdir = tmpdir
             t0 = time.monotonic()
+            error = None
+            old_handler = signal.signal(signal.SIGALRM, _on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, fnc.xv_timeout)
             try:
                 if inspect.signature(fnc).parameters:
                     fnc(work)
                 else:
                     fnc()
             except Skip as e:
-                skipped += 1
-                print('SKIP %s: %s' % (name, e), flush=True)
+                error = e
             except BaseException as e:  # noqa: B902 - report everything
                 if isinstance(e, KeyboardInterrupt):
                     raise
-                failed += 1
-                failures.append(name)
-                print('FAIL %s (%.1fs)' % (name, time.monotonic() - t0), flush=True)
-                print('  ' + ''.join(traceback.format_exception(e)).replace('\n', '\n  '))
-                print('  logs: %s' % logdir, flush=True)
-            else:
-                passed += 1
-                print('ok   %s (%.1fs)' % (name, time.monotonic() - t0), flush=True)
+                error = e
             finally:
-                shutil.rmtree(work, ignore_errors=True)
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, old_handler)
+                tempfile.tempdir = None
+                if outer_tmpdir is None:
+                    os.environ.pop('TMPDIR', None)
+                else:
+                    os.environ['TMPDIR'] = outer_tmpdir
+            left = reap_leftovers(tmpdir)
+            shutil.rmtree(work, ignore_errors=True)
+            dt = time.monotonic() - t0
+            if isinstance(error, Skip) and not left:
+                skipped += 1
+                print('SKIP %s: %s' % (name, error), flush=True)
+                continue
+            if error is None and not left:
+                passed += 1
+                print('ok   %s (%.1fs)' % (name, dt), flush=True)
+                continue
+            failed += 1
+            failures.append(name)
+            print('FAIL %s (%.1fs)' % (name, dt), flush=True)
+            if isinstance(error, TestTimeout):
+                print('  timed out after %ss' % fnc.xv_timeout)
+            if error is not None and not isinstance(error, Skip):
+                print('  ' + ''.join(traceback.format_exception(error)).replace('\n', '\n  '))
+            for what in left:
+                print('  left behind: ' + what)
+            print('  logs: %s' % logdir, flush=True)
     if failures:
         print('failed: ' + ' '.join(failures))
     line = '%d passed, %d failed' % (passed, failed)

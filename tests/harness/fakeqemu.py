@@ -1,0 +1,98 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""A stand-in for qemu-system-* that misbehaves on purpose, for the harness
+tests.  It takes QEMU's -qmp unix:PATH,server=on,wait=off and -chardev
+socket,...,path=PATH,server=on options and ignores the rest.  XV_FAKE picks
+the misbehaviour:
+  silent         never opens the QMP socket
+  crash-on-quit  answers every command, aborts (SIGABRT) on quit
+  hang           answers qmp_capabilities, then never answers again
+  die            answers qmp_capabilities, then dies of SIGSEGV after 1 s
+  events         sends two XV_TICK events after qmp_capabilities, quits cleanly
+"""
+
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+mode = os.environ.get('XV_FAKE', 'silent')
+args = sys.argv[1:]
+qmp_path = con_path = None
+for i, a in enumerate(args):
+    if a == '-qmp':
+        qmp_path = args[i + 1].split(',')[0].split(':', 1)[1]
+    if a == '-chardev' and args[i + 1].startswith('socket,'):
+        for kv in args[i + 1].split(','):
+            if kv.startswith('path='):
+                con_path = kv[5:]
+
+
+def listen(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(1)
+    return s
+
+
+if con_path:
+    con = listen(con_path)
+    # the console client connects first; keep its connection open
+    threading.Thread(target=lambda: (con.accept(), time.sleep(3600)), daemon=True).start()
+
+if mode == 'silent' or not qmp_path:
+    time.sleep(3600)
+    sys.exit(0)
+
+srv = listen(qmp_path)
+c, _ = srv.accept()
+f = c.makefile('rwb', buffering=0)
+
+
+def send(obj):
+    f.write(json.dumps(obj).encode() + b'\r\n')
+
+
+send({'QMP': {'version': {'qemu': {'major': 11, 'minor': 1, 'micro': 1},
+                          'package': 'fake'}, 'capabilities': []}})
+def requests():
+    """JSON objects as the client sends them (not newline-terminated)."""
+    dec, buf = json.JSONDecoder(), ''
+    while True:
+        data = c.recv(4096)
+        if not data:
+            return
+        buf += data.decode()
+        while buf.strip():
+            try:
+                obj, end = dec.raw_decode(buf.lstrip())
+            except ValueError:
+                break
+            buf = buf.lstrip()[end:]
+            yield obj
+
+
+for req in requests():
+    name = req.get('execute')
+    rid = req.get('id')
+    if name == 'qmp_capabilities':
+        send({'return': {}, 'id': rid})
+        if mode == 'die':
+            time.sleep(1)
+            os.kill(os.getpid(), signal.SIGSEGV)
+        if mode == 'events':
+            for n in (1, 2):
+                send({'event': 'XV_TICK', 'data': {'n': n},
+                      'timestamp': {'seconds': 0, 'microseconds': 0}})
+        continue
+    if mode == 'hang':
+        continue
+    if name == 'quit':
+        if mode == 'crash-on-quit':
+            os.abort()
+        send({'return': {}, 'id': rid})
+        sys.exit(0)
+    send({'return': {}, 'id': rid})
