@@ -53,18 +53,31 @@ def main():
     cmd = [meson, 'test', '-C', obj, '--no-rebuild', '--suite', suite,
            '--num-processes', str(os.cpu_count()), '--logbase', logbase] + run
     if os.path.exists('/dev/kvm') and os.environ.get('XV_QTEST_KVM') != '1':
+        if os.geteuid() != 0:
+            print('upstream qtests: hiding /dev/kvm needs root (unshare -m and a bind '
+                  'mount): run as root, or set XV_QTEST_KVM=1 to let the qtests use KVM',
+                  file=sys.stderr)
+            return 1
         inner = 'mount --bind /dev/null /dev/kvm && exec "$@"'
         cmd = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', inner, 'sh'] + cmd
         print('upstream qtests: /dev/kvm hidden, tests run under TCG', flush=True)
     env = dict(os.environ, MALLOC_PERTURB_=os.environ.get('MALLOC_PERTURB_', '0'))
-    subprocess.run(cmd, env=env)
+    # a log left by an earlier run must never be read as this run's
+    logjson = os.path.join(obj, 'meson-logs', logbase + '.json')
+    if os.path.exists(logjson):
+        os.unlink(logjson)
+    rc = subprocess.run(cmd, env=env).returncode
+    if not os.path.exists(logjson):
+        print('upstream qtests: meson test wrote no log (exit status %d)' % rc)
+        print('0 passed, 1 failed', flush=True)
+        return 1
 
-    passed = failed = skipped = 0
+    passed = failed = skipped = known_failed = 0
     bad = []
     for n in skipped_here:
         skipped += 1
         print('not run: %s: %s' % (n, known[n][1]))
-    with open(os.path.join(obj, 'meson-logs', logbase + '.json')) as f:
+    with open(logjson) as f:
         for line in f:
             t = json.loads(line)
             name = t['name'].split(' / ')[-1]
@@ -77,6 +90,7 @@ def main():
                 skipped += 1
             elif name in known:
                 skipped += 1
+                known_failed += 1
                 print('known failure: %s (%s): %s' % (name, res, known[name][1]))
             else:
                 failed += 1
@@ -84,6 +98,10 @@ def main():
     for b in bad:
         print('FAIL ' + b)
     print('logs: %s' % os.path.join(obj, 'meson-logs', logbase + '.txt'))
+    if rc != 0 and not failed and not known_failed:
+        # meson failed, yet no test it logged failed: count that too
+        print('FAIL meson test exited with status %d' % rc)
+        failed += 1
     print('%d passed, %d failed, %d skipped' % (passed, failed, skipped), flush=True)
     return 1 if failed or passed == 0 else 0
 
