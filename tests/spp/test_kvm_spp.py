@@ -135,6 +135,25 @@ def test_kvm_spp_refused_set_changes_nothing(work):
         assert [c[:2] for c in calls[-2:]] == [(0x10, [0x1]), (0x20, [FULL])], calls
 
 
+def test_kvm_spp_reset_survives_refused_clear(work):
+    # KVM refuses to give the pages full access back at reset (EFAULT, as
+    # after a memory slot went): QEMU must warn and go on, not abort
+    with spp_vm(work, 'spp-reset-fail', 'subpage-wp,id=swp0,backend=kvm-spp',
+                SPPSHIM_FAIL_SET=3) as (vm, log):
+        set_masks(vm, {0x10000: 0x1, 0x30000: 0x2})       # calls 1, 2
+        vm.cmd('system_reset')                            # 3 (refused), 4
+        assert vm.cmd('query-status')['status'] == 'prelaunch'
+        assert qmp_masks(vm) == {}
+        calls = shim_calls(log)
+        # both runs were tried, the refused one was not set back
+        assert [c[:2] for c in calls] == [(0x10, [0x1]), (0x30, [0x2]),
+                                          (0x10, [FULL]), (0x30, [FULL])], calls
+        assert calls[2][2] < 0 and calls[3][2] == 1, calls
+        # and protecting again works
+        set_masks(vm, {0x50000: 0x4})
+        assert qmp_masks(vm) == {0x50000: 0x4}
+
+
 def test_kvm_spp_enable_refused(work):
     with spp_vm(work, 'spp-enable', SPPSHIM_ENABLE_ERRNO=1) as (vm, log):
         err = vm.cmd_error('object-add', **{'qom-type': 'subpage-wp', 'id': 'swp0',
