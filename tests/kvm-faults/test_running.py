@@ -54,8 +54,8 @@ class Session:
                     self.qmp = QEMUMonitorProtocol(qmp_path)
                     self.qmp.connect()
                     break
-                except OSError:
-                    pass
+                except Exception:   # qemu.qmp's ConnectError is no OSError
+                    self.qmp.close()
             time.sleep(0.05)
 
     def __enter__(self):
