@@ -11,11 +11,19 @@ from vtd_common import assert_qtest  # noqa: E402
 
 
 def test_nested_qtest():
-    """Nested walks, faults, permissions, A/D, page size, invalidations and
-    PASID != 0 DMA (iommu-intel-nested-test, 25 cases, none skipped)."""
-    ok = assert_qtest("iommu-intel-nested-test", 25)
+    """Nested walks, faults, permissions, A/D, page size, invalidations,
+    PASID != 0 DMA, and the hardening cases of issue 14: PASID DMA to
+    0xFEEx_xxxx, 5000 PASIDs within an RSS bound, refused PASID requests,
+    tables on MMIO, configuration refusals (iommu-intel-nested-test, 32
+    cases, none skipped)."""
+    ok = assert_qtest("iommu-intel-nested-test", 32)
     for case in ('/nested/dma', '/nested/ss-fault-on-fs-table',
-                 '/nested/inv/pasid-cache', '/pasid/dma/nested'):
+                 '/nested/inv/pasid-cache', '/pasid/dma/nested',
+                 '/pasid/interrupt-range/first-stage',
+                 '/pasid/interrupt-range/second-stage',
+                 '/pasid/pt-interrupt-range', '/pasid/many',
+                 '/pasid/refused', '/intel/table-on-mmio',
+                 '/nested/config-refusals'):
         assert any(t.endswith(case) for t in ok), (case, ok)
 
 
