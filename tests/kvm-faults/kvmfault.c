@@ -13,7 +13,9 @@
  *   XVF_CAP=123         with XVF_REQ=KVM_CHECK_EXTENSION: only count the calls
  *                       for this capability; the injected "failure" makes
  *                       the check return XVF_CAP_RET (default 0, i.e. "not
- *                       supported") instead of an error
+ *                       supported") instead of an error; with
+ *                       XVF_REQ=KVM_ENABLE_CAP: only count (and fail, with
+ *                       XVF_ERRNO) the calls that enable this capability
  *   XVF_TRIGGERED=path  created when the failure has been injected, so a test
  *                       knows the failure point was reached
  *   XVF_ARMED=path      count (and fail) calls only once path exists, so a
@@ -33,6 +35,8 @@
 
 #define KVM_TYPE 0xAE
 #define KVM_CHECK_EXTENSION 0xAE03
+/* _IOW(KVMIO, 0xa3, struct kvm_enable_cap); the capability is its first u32 */
+#define KVM_ENABLE_CAP 0x4068AEA3UL
 
 typedef int (*ioctl_fn)(int, unsigned long, ...);
 
@@ -118,7 +122,7 @@ int ioctl(int fd, unsigned long req, ...)
     va_list ap;
     void *argp;
     unsigned long nr = req & 0xffffffffUL;
-    unsigned long cap = 0;
+    unsigned long cap = 0, match_cap = 0;
     int ret, err;
 
     va_start(ap, req);
@@ -133,15 +137,17 @@ int ioctl(int fd, unsigned long req, ...)
     }
     if (nr == KVM_CHECK_EXTENSION) {
         cap = (unsigned long)argp;
+        match_cap = cap;
+    } else if (nr == KVM_ENABLE_CAP && argp) {
+        match_cap = *(const unsigned int *)argp;
     }
     if (fail_req && nr == fail_req && armed() &&
-        (fail_cap < 0 || (nr == KVM_CHECK_EXTENSION &&
-                          cap == (unsigned long)fail_cap))) {
+        (fail_cap < 0 || match_cap == (unsigned long)fail_cap)) {
         unsigned long n = __atomic_add_fetch(&seen, 1, __ATOMIC_SEQ_CST);
 
         if (n == fail_nth || fail_nth == 0) {
             mark_triggered();
-            if (fail_cap >= 0) {
+            if (fail_cap >= 0 && nr == KVM_CHECK_EXTENSION) {
                 log_call(nr, cap, cap_ret, 0);
                 return cap_ret;
             }

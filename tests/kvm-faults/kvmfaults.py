@@ -37,6 +37,8 @@ KVM_HEADERS = ['/usr/include/linux/kvm.h', '/usr/include/x86_64-linux-gnu/asm/kv
 SANITIZER_RX = re.compile(r'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|'
                           r'runtime error:|Assertion .* failed|Aborted|core dumped')
 ENOMEM = 12
+# _IOW(KVMIO, 0xa3, struct kvm_enable_cap), as the shim matches it
+KVM_ENABLE_CAP = 0x4068aea3
 
 
 def work_dir():
@@ -190,8 +192,11 @@ class Result:
 
 
 def run_case(qemu=None, req=None, nth=1, err=ENOMEM, cap=None, cap_ret=0, fallback=False,
-             machine='q35', extra=(), sanitize=False, timeout=60, log=None):
-    """Start QEMU with one injected KVM failure and classify the outcome."""
+             machine='q35', extra=(), sanitize=False, timeout=60, log=None,
+             enable_cap=None):
+    """Start QEMU with one injected KVM failure and classify the outcome.
+
+    enable_cap: fail the nth KVM_ENABLE_CAP of this capability with err."""
     qemu = qemu or binary()
     r = Result()
     d = tempfile.mkdtemp(prefix='xvf-')
@@ -205,6 +210,9 @@ def run_case(qemu=None, req=None, nth=1, err=ENOMEM, cap=None, cap_ret=0, fallba
     if cap is not None:
         env.update(XVF_REQ=hex(0xae03), XVF_CAP=str(cap), XVF_CAP_RET=str(cap_ret),
                    XVF_NTH=str(nth))
+    if enable_cap is not None:
+        env.update(XVF_REQ=hex(KVM_ENABLE_CAP), XVF_CAP=str(enable_cap),
+                   XVF_NTH=str(nth), XVF_ERRNO=str(err))
     if log:
         env['XVF_LOG'] = log
     if sanitize:

@@ -117,3 +117,38 @@ def test_asan_capabilities_with_tcg_fallback():
     b = kf.asan_binary_or_skip()
     _sweep(kf.cap_points(kf.record(b, sanitize=True)), fallback=True, qemu=b,
            sanitize=True, caps=True)
+
+
+def _split_irqchip_cap():
+    return [k[1] for k, n in kf.names().items()
+            if k[0] == 'cap' and n == 'KVM_CAP_SPLIT_IRQCHIP'][0]
+
+
+def _split_irqchip_refused(fallback, qemu=None, sanitize=False):
+    """-M kernel-irqchip=split: the kernel refuses KVM_CAP_SPLIT_IRQCHIP
+    (exit(1) in kvm_arch_irqchip_create before the fix: no TCG fallback)."""
+    kf.need_kvm()
+    r = kf.run_case(qemu, enable_cap=_split_irqchip_cap(), fallback=fallback,
+                    machine='q35,kernel-irqchip=split', sanitize=sanitize)
+    assert r.triggered, 'KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP) was not called'
+    assert 'Could not enable split irqchip mode: Cannot allocate memory' in r.stderr, \
+        r.stderr
+    why = kf.judge(r, fallback, True)
+    assert why is None, why
+    if fallback:
+        assert r.outcome == 'fallback', r.summary()
+    else:
+        assert r.outcome == 'error-exit', r.summary()
+    return r
+
+
+def test_split_irqchip_refused_without_fallback():
+    _split_irqchip_refused(False)
+
+
+def test_split_irqchip_refused_with_tcg_fallback():
+    _split_irqchip_refused(True)
+
+
+def test_asan_split_irqchip_refused_with_tcg_fallback():
+    _split_irqchip_refused(True, kf.asan_binary_or_skip(), sanitize=True)

@@ -24,7 +24,7 @@ class Session:
     """One QEMU with the shim loaded, driven over QMP by the test."""
 
     def __init__(self, req=None, nth=1, armed=False, machine='q35', qemu=None,
-                 sanitize=False):
+                 sanitize=False, enable_cap=None):
         self.dir = tempfile.mkdtemp(prefix='xvf-run-')
         self.armed = os.path.join(self.dir, 'armed') if armed else None
         self.trig = os.path.join(self.dir, 'triggered')
@@ -35,6 +35,9 @@ class Session:
             env.pop(k, None)
         if req is not None:
             env.update(XVF_REQ=hex(req), XVF_NTH=str(nth))
+        if enable_cap is not None:
+            env.update(XVF_REQ=hex(kf.KVM_ENABLE_CAP), XVF_CAP=str(enable_cap),
+                       XVF_NTH=str(nth))
         if self.armed:
             env['XVF_ARMED'] = self.armed
         if sanitize:
@@ -214,3 +217,110 @@ def test_vmfd_rebuild_refused_then_retried():
 
 def test_asan_vmfd_rebuild_refused_then_retried():
     _vmfd_rebuild_refused(kf.asan_binary_or_skip(), sanitize=True)
+
+
+def _wait_migration(s, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = s.cmd('query-migrate').get('status')
+        if st in ('completed', 'failed', 'cancelled'):
+            return st
+        time.sleep(0.05)
+    raise AssertionError('migration did not end: %s' % s.cmd('query-migrate'))
+
+
+def _get_refused_at_migration(request, nth=1):
+    """A device's pre_save reads in-kernel state the kernel refuses: the
+    migration must fail (it completed with stale state before the fix, and
+    the source then exited) and the source guest keeps running."""
+    kf.need_kvm()
+    with Session(req=_req(request), nth=nth, armed=True) as s:
+        s.cmd('cont')
+        time.sleep(0.3)
+        assert s.status() == 'running', s.stderr()
+        s.arm()
+        s.cmd('migrate', uri='exec:cat > /dev/null')
+        st = _wait_migration(s)
+        assert s.triggered(), '%s was not called during the migration' % request
+        err = s.stderr()
+        assert st == 'failed', 'migration %s with %s refused:\n%s' % (st, request, err)
+        assert 'the host kernel refused %s: Cannot allocate memory' % request in err, err
+        time.sleep(0.5)
+        assert s.proc.poll() is None, 'QEMU exited:\n' + err
+        assert s.status() == 'running', err
+        s.quit()
+
+
+def test_get_irqchip_refused_at_migration():
+    _get_refused_at_migration('KVM_GET_IRQCHIP')
+
+
+def test_get_pit2_refused_at_migration():
+    # read at vm_stop and again in pre_save when the first read failed:
+    # refuse every call
+    _get_refused_at_migration('KVM_GET_PIT2', nth=0)
+
+
+def test_get_clock_refused_at_migration():
+    # the first KVM_GET_CLOCK after arming is at vm_stop, the second in
+    # pre_save: refuse the one whose value is sent
+    _get_refused_at_migration('KVM_GET_CLOCK', nth=2)
+
+
+def test_get_clock_refused_at_stop():
+    """KVM_GET_CLOCK fails at 'stop': the guest is stopped with an internal
+    error (QEMU exited before the fix), 'cont' needs a reset."""
+    kf.need_kvm()
+    with Session(req=_req('KVM_GET_CLOCK'), armed=True) as s:
+        s.cmd('cont')
+        time.sleep(0.3)
+        s.arm()
+        s.cmd('stop')
+        time.sleep(0.5)
+        err = s.stderr()
+        assert s.triggered(), err
+        assert s.proc.poll() is None, 'QEMU exited:\n' + err
+        assert 'the host kernel refused KVM_GET_CLOCK: Cannot allocate memory' in err, err
+        assert s.status() == 'internal-error', err
+        resp = s.qmp.cmd_raw('cont')
+        assert 'error' in resp and 'reset' in resp['error']['desc'].lower(), resp
+        s.cmd('system_reset')
+        s.cmd('cont')
+        time.sleep(0.3)
+        assert s.status() == 'running', s.stderr()
+        s.quit()
+
+
+def test_split_irqchip_refused_at_vmfd_rebuild():
+    """kernel-irqchip=split with x-change-vmfd-on-reset=on: the new VM's
+    KVM_CAP_SPLIT_IRQCHIP is refused at the reset (exit(1) before the fix):
+    the rebuild fails, the old VM carries on, and QEMU keeps running."""
+    kf.need_kvm()
+    cap = [k[1] for k, n in kf.names().items()
+           if k[0] == 'cap' and n == 'KVM_CAP_SPLIT_IRQCHIP'][0]
+    with Session(enable_cap=cap, nth=2,
+                 machine='q35,kernel-irqchip=split,x-change-vmfd-on-reset=on') as s:
+        s.cmd('cont')
+        time.sleep(0.3)
+        s.cmd('system_reset')
+        deadline = time.monotonic() + 10
+        while 'unable to rebuild guest' not in s.stderr() and time.monotonic() < deadline:
+            if s.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        err = s.stderr()
+        assert s.triggered(), err
+        assert s.proc.poll() is None, 'QEMU exited:\n' + err
+        assert 'Could not enable split irqchip mode: Cannot allocate memory' in err, err
+        assert 'unable to rebuild guest' in err, err
+        # the refusal comes after the memory moved to the new VM, so the
+        # guest cannot go on where it was; the next reset rebuilds it
+        s.cmd('system_reset')
+        deadline = time.monotonic() + 10
+        while 'has been rebuilt' not in s.stderr() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert 'virtual machine state has been rebuilt' in s.stderr(), s.stderr()
+        s.qmp.cmd_raw('cont')
+        time.sleep(0.3)
+        assert s.status() == 'running', s.stderr()
+        s.quit()

@@ -60,6 +60,12 @@ def test_smccc_kvm_ptp_service(work):
     dwall, dcnt = w2 - w1, (c2 - c1) / freq
     assert dwall > 0 and dcnt > 0, (dwall, dcnt)
     assert abs(dwall - dcnt) < 0.05, 'wall clock moved %.6fs, counter %.6fs' % (dwall, dcnt)
+    # the wall clock has nanosecond resolution, as KVM's ktime_get_real():
+    # QEMU_CLOCK_HOST (gettimeofday) gave multiples of 1000 ns, and the
+    # midpoint of two of them a multiple of 500
+    walls = [r[n][0] << 32 | r[n][1]
+             for n in ('ptp_virt', 'ptp_phys', 'ptp_virt2', 'ptp_virt_upper_bits')]
+    assert any(w % 500 for w in walls), 'wall clock in whole microseconds: %r' % walls
     # an unknown counter ID: NOT_SUPPORTED in x0, 0 in x1..x3
     for name in ('ptp_counter_2', 'ptp_counter_7', 'ptp_counter_all_ones'):
         assert r[name] == [NOT_SUPPORTED, 0, 0, 0], (name, r[name])

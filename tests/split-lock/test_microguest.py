@@ -14,8 +14,8 @@ AC = '17 err 0x0 at_insn 1'     # #AC(0) reported on the locked instruction
 GP = '13 err 0x0 at_insn 1'
 
 
-def run(cpu, name):
-    with VM(microguest_args(cpu), name=name) as vm:
+def run(cpu, name, extra=()):
+    with VM(microguest_args(cpu) + list(extra), name=name) as vm:
         vm.wait_console(r'^XV: done', timeout=60)
         r = results(vm.console)
         assert 'unexpected_exception' not in r, vm.console[-2000:]
@@ -26,7 +26,20 @@ def run(cpu, name):
 
 
 def test_msrs_and_split_locks_with_detection(work):
-    r, counters = run(CPU_SLD, 'sld')
+    check_sld(*run(CPU_SLD, 'sld'))
+
+
+def test_split_locks_mttcg(work):
+    # -smp 2 (MTTCG): split atomics are executed a second time by
+    # cpu_exec_step_atomic(); every #AC and #DB must still be counted once
+    r, counters = run(CPU_SLD, 'sld-smp2',
+                      ['-smp', '2', '-accel', 'tcg,thread=multi'])
+    check_sld(r, counters[:1])
+    assert counters[1] == {'cpu-index': 1, 'split-lock-ac': 0,
+                           'bus-lock-db': 0, 'bus-locks': 0}, counters
+
+
+def check_sld(r, counters):
     # MSR_IA32_CORE_CAPABILITIES bit 5, reset values, read-only
     assert int(r['core_caps'], 16) & 0x20, r['core_caps']
     assert r['test_ctrl_reset'] == '0x0'
