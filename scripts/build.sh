@@ -101,11 +101,18 @@ done
 if [ ! -f "$obj/build.ninja" ] || [ -n "$fw_unconfigured" ] ||
    [ "$(cat "$obj/.xv-configured" 2>/dev/null)" != "$want" ]; then
     xv_log "configuring $flavour in $obj: ${args[*]}"
-    # configure again in place: what did not change is not rebuilt
+    # configure again in place: what did not change is not rebuilt; a
+    # firmware directory's config file from an earlier run must not hide
+    # that this configure dropped it
     mkdir -p "$obj"
+    rm -f "$obj"/pc-bios/optionrom/config.mak "$obj"/pc-bios/s390-ccw/config-host.mak
     (cd "$obj" && "$src/configure" "${args[@]}") > "$XV_BUILD/configure-$flavour.log" 2>&1 ||
         { tail -30 "$XV_BUILD/configure-$flavour.log" >&2
           xv_die "configure failed (log: $XV_BUILD/configure-$flavour.log)"; }
+    for fw in ${wanted_fw[@]+"${wanted_fw[@]}"}; do
+        ls "$obj/$(dirname "$fw")"/config*.mak >/dev/null 2>&1 ||
+            xv_die "configure left out $(dirname "$fw") (see $obj/config.log; 'scripts/toolchain-probe.sh' says what is missing)"
+    done
     echo "$want" > "$obj/.xv-configured"
 fi
 

@@ -16,16 +16,22 @@ XV_PYTHON=${XV_PYTHON:-/usr/bin/python3}
 xv_log() { printf 'qemu-xv: %s\n' "$*" >&2; }
 xv_die() { printf 'qemu-xv: error: %s\n' "$*" >&2; exit 1; }
 
-# xv_debian_mirror: the Debian mirror apt uses here (its first non-security
-# entry)
+# xv_debian_mirror [security]: the Debian mirror apt uses here (its first
+# non-security entry; with "security", its security entry or Debian's), no
+# trailing slash
 xv_debian_mirror() {
-    local uri=""
-    [ -f /etc/apt/sources.list.d/debian.sources ] &&
-        uri=$(awk '/^URIs:/ && $2 !~ /security/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
+    local uri="" sec=${1:-} f=/etc/apt/sources.list.d/debian.sources
+    local want='$2 !~ /security/'
+    [ -z "$sec" ] || want='$2 ~ /security/'
+    [ -f $f ] && uri=$(awk "/^URIs:/ && $want { print \$2; exit }" $f)
     [ -n "$uri" ] || [ ! -f /etc/apt/sources.list ] ||
-        uri=$(awk '$1 == "deb" && $0 !~ /security/ { print $2; exit }' /etc/apt/sources.list)
+        uri=$(sed -e 's/\[[^]]*\]//' /etc/apt/sources.list |
+              awk "\$1 == \"deb\" && $want { print \$2; exit }")
+    if [ -z "$uri" ] && [ -n "$sec" ]; then
+        uri=http://deb.debian.org/debian-security
+    fi
     [ -n "$uri" ] || xv_die "cannot tell which Debian mirror apt uses (no debian.sources or sources.list entry)"
-    echo "$uri"
+    echo "${uri%/}"
 }
 
 # xv_lock_get KEY: the value of a "set KEY VALUE" line of the lock file

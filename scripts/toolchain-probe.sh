@@ -49,7 +49,7 @@ for p in "${probes[@]}"; do
         # so the firmware is built for z10 with -msoft-float
         pkgs="clang binutils-s390x-linux-gnu libgcc-12-dev-s390x-cross"
         cc="clang --target=s390x-linux-gnu"
-        try "clang --target=s390x-linux-gnu -march=z10 -msoft-float -c" $cc -march=z10 -msoft-float -c "$tmp/skel.c" -o "$tmp/s.o" &&
+        try "clang --target=s390x-linux-gnu -march=z10 -msoft-float -c" $cc -march=z10 -msoft-float -Werror -c "$tmp/skel.c" -o "$tmp/s.o" &&
         try "clang --target=s390x-linux-gnu -r -nostdlib -lgcc" $cc -r -nostdlib -o "$tmp/sr.o" "$tmp/s.o" -lgcc ;;
     aarch64)
         pkgs="clang lld"
