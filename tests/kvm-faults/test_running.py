@@ -148,14 +148,19 @@ def _refused_while_running_in(s, request):
     s.wait_status('internal-error')
     err = s.stderr()
     assert 'the host kernel refused %s: Cannot allocate memory' % request in err, err
-    # the guest cannot simply continue; a reset makes it runnable again
+    assert_reset_makes_runnable(s)
+    s.quit()
+
+
+def assert_reset_makes_runnable(s):
+    """A guest stopped in internal-error cannot simply continue; after a
+    system_reset it runs again."""
     resp = s.qmp.cmd_raw('cont')
     assert 'error' in resp and 'reset' in resp['error']['desc'].lower(), resp
     s.cmd('system_reset')
     s.cmd('cont')
     time.sleep(0.3)
     assert s.status() == 'running', s.stderr()
-    s.quit()
 
 
 def test_irq_line_refused_while_running():
@@ -282,12 +287,7 @@ def test_get_clock_refused_at_stop():
         assert s.proc.poll() is None, 'QEMU exited:\n' + err
         assert 'the host kernel refused KVM_GET_CLOCK: Cannot allocate memory' in err, err
         assert s.status() == 'internal-error', err
-        resp = s.qmp.cmd_raw('cont')
-        assert 'error' in resp and 'reset' in resp['error']['desc'].lower(), resp
-        s.cmd('system_reset')
-        s.cmd('cont')
-        time.sleep(0.3)
-        assert s.status() == 'running', s.stderr()
+        assert_reset_makes_runnable(s)
         s.quit()
 
 
