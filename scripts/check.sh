@@ -30,6 +30,15 @@ for s in "$@"; do
     [ "${f:-0}" = 0 ] || bad+=("$s")
     echo "=== check-$s: ${p:-0} passed, ${f:-0} failed, ${k:-0} skipped ($(( $(date +%s) - start ))s)"
 done
-[ ${#bad[@]} = 0 ] || echo "failed suites: ${bad[*]}"
+if [ ${#bad[@]} != 0 ]; then
+    # CI shows only the end of the output: repeat what failed, with the
+    # first lines of each failure's message, where it will be seen
+    for s in "${bad[@]}"; do
+        echo "--- check-$s failures (whole log: $XV_BUILD/check-$s.log)"
+        grep -E '^(FAIL|not ok) |^  [A-Za-z_.]*(Error|Exception|Panic|Timeout)\b|^  (timed out|left behind)' \
+            "$XV_BUILD/check-$s.log" | cut -c1-400 | head -12 || tail -5 "$XV_BUILD/check-$s.log"
+    done
+    echo "failed suites: ${bad[*]}"
+fi
 echo "$tp passed, $tf failed, $ts skipped"
 [ $tf = 0 ]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# mkl1kernel.sh [--config-only] [--rebuild] [--install-deps] [OUTDIR]
+# mkl1kernel.sh [--config-only] [--rebuild] [--cached] [--install-deps] [OUTDIR]
 #
 # The L1 guest kernel of tests/vsva: Linux 6.12 with iommufd, the VFIO device
 # cdev and VT-d nesting support, built from Debian's linux-source-6.12 (pinned
@@ -15,6 +15,8 @@
 #   --config-only   stop after "make olddefconfig" and compare the .config
 #                   with the pinned one (toolchain lines ignored)
 #   --rebuild       build even when a pinned image is cached
+#   --cached        use the pinned cached image or fail at once, naming it:
+#                   never download or build (what the tests call)
 #   --install-deps  first apt-get install the build's own dependencies
 #                   (libelf-dev libssl-dev bc flex bison): needs root
 set -euo pipefail
@@ -27,11 +29,12 @@ SRCDEB=linux-source-6.12_6.12.117-1~deb12u1_all.deb
 FRAGMENT=$XV_ROOT/tests/vsva/l1-kernel.config
 BUILD_DEPS="libelf-dev libssl-dev bc flex bison"
 
-config_only="" rebuild="" install_deps=""
+config_only="" rebuild="" install_deps="" cached_only=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --config-only) config_only=1 ;;
     --rebuild) rebuild=1 ;;
+    --cached) cached_only=1 ;;
     --install-deps) install_deps=1 ;;
     -*) xv_die "unknown option $1 (see the head of $0)" ;;
     *) break ;;
@@ -75,6 +78,12 @@ if [ -z "$rebuild" ] && [ -z "$config_only" ] && img=$(cached "$IMAGE"); then
     fi
     echo "$out/bzImage"
     exit 0
+fi
+
+if [ -n "$cached_only" ]; then
+    xv_die "$IMAGE (sha256 $(built_sha "$IMAGE")) is in neither $XV_CACHE nor $XV_SHARED_CACHE:
+copy it there, or build it once with scripts/mkl1kernel.sh (about 19 minutes;
+downloads $SRCDEB)"
 fi
 
 if [ -n "$install_deps" ]; then

@@ -7,7 +7,9 @@ The tests run under TCG: /dev/kvm is hidden in a private mount namespace
 nested KVM that cannot run every guest the qtests start, and results must not
 depend on the host.  Tests listed in tests/upstream-qtest-known-failures fail
 on the base as well; they are reported as known failures, counted as skipped.
-Prints 'N passed, N failed, N skipped' last.
+A test listed as 'subset' runs only the named test cases (glib -p paths): the
+whole of it does not fit CI's budget.  Prints 'N passed, N failed, N
+skipped' last.
 """
 
 import json
@@ -20,15 +22,40 @@ BUILD = os.environ.get('XV_BUILD', os.path.join(ROOT, 'build'))
 
 
 def known_failures():
-    """{name: (mode, reason)} from tests/upstream-qtest-known-failures."""
-    known = {}
+    """{name: (mode, reason)} and {name: [glib test path]} from
+    tests/upstream-qtest-known-failures."""
+    known, subsets = {}, {}
     with open(os.path.join(ROOT, 'tests', 'upstream-qtest-known-failures')) as f:
         for line in f:
             if line.strip() and not line.startswith('#'):
                 name, mode, why = line.split(None, 2)
-                assert mode in ('run', 'skip'), line
+                assert mode in ('run', 'skip', 'subset'), line
+                if mode == 'subset':
+                    paths, why = why.split(None, 1)
+                    subsets[name] = paths.split(',')
+                    continue
                 known[name] = (mode, why.strip())
-    return known
+    return known, subsets
+
+
+def meson_test(meson, obj, suite, logbase, names, extra=()):
+    """Run 'meson test' on names (under TCG, see above); return its exit
+    status and the results it logged, or None when it logged nothing."""
+    cmd = [meson, 'test', '-C', obj, '--no-rebuild', '--suite', suite,
+           '--num-processes', str(os.cpu_count()), '--logbase', logbase] + list(extra) + names
+    if os.path.exists('/dev/kvm') and os.environ.get('XV_QTEST_KVM') != '1':
+        inner = 'mount --bind /dev/null /dev/kvm && exec "$@"'
+        cmd = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', inner, 'sh'] + cmd
+    env = dict(os.environ, MALLOC_PERTURB_=os.environ.get('MALLOC_PERTURB_', '0'))
+    # a log left by an earlier run must never be read as this run's
+    logjson = os.path.join(obj, 'meson-logs', logbase + '.json')
+    if os.path.exists(logjson):
+        os.unlink(logjson)
+    rc = subprocess.run(cmd, env=env).returncode
+    if not os.path.exists(logjson):
+        return rc, None
+    with open(logjson) as f:
+        return rc, [json.loads(line) for line in f]
 
 
 def main():
@@ -41,60 +68,60 @@ def main():
     meson = os.path.join(obj, 'pyvenv', 'bin', 'meson')
     # 'make' already built the qtests (they are in ninja's default targets);
     # 'make check-build' would also want Python packages from PyPI.
-    known = known_failures()
+    known, subsets = known_failures()
     listed = subprocess.run([meson, 'test', '-C', obj, '--no-rebuild', '--list',
                              '--suite', suite], check=True, capture_output=True,
                             text=True).stdout.split('\n')
     names = [n.split(' / ')[-1].strip() for n in listed if ' / ' in n]
-    skipped_here = [n for n in names if known.get(n, ('run',))[0] == 'skip' and
-                    os.environ.get('XV_QTEST_ALL') != '1']
-    run = [n for n in names if n not in skipped_here]
-    logbase = 'xv-' + suite
-    cmd = [meson, 'test', '-C', obj, '--no-rebuild', '--suite', suite,
-           '--num-processes', str(os.cpu_count()), '--logbase', logbase] + run
+    all_tests = os.environ.get('XV_QTEST_ALL') == '1'
+    skipped_here = [n for n in names if known.get(n, ('run',))[0] == 'skip' and not all_tests]
+    subset_here = [n for n in names if n in subsets and not all_tests]
+    run = [n for n in names if n not in skipped_here and n not in subset_here]
     if os.path.exists('/dev/kvm') and os.environ.get('XV_QTEST_KVM') != '1':
         if os.geteuid() != 0:
             print('upstream qtests: hiding /dev/kvm needs root (unshare -m and a bind '
                   'mount): run as root, or set XV_QTEST_KVM=1 to let the qtests use KVM',
                   file=sys.stderr)
             return 1
-        inner = 'mount --bind /dev/null /dev/kvm && exec "$@"'
-        cmd = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', inner, 'sh'] + cmd
         print('upstream qtests: /dev/kvm hidden, tests run under TCG', flush=True)
-    env = dict(os.environ, MALLOC_PERTURB_=os.environ.get('MALLOC_PERTURB_', '0'))
-    # a log left by an earlier run must never be read as this run's
-    logjson = os.path.join(obj, 'meson-logs', logbase + '.json')
-    if os.path.exists(logjson):
-        os.unlink(logjson)
-    rc = subprocess.run(cmd, env=env).returncode
-    if not os.path.exists(logjson):
+    logbase = 'xv-' + suite
+    rc, results = meson_test(meson, obj, suite, logbase, run)
+    if results is None:
         print('upstream qtests: meson test wrote no log (exit status %d)' % rc)
         print('0 passed, 1 failed', flush=True)
         return 1
+    for n in subset_here:
+        paths = subsets[n]
+        print('upstream qtests: %s, %d named cases: %s' % (n, len(paths), ' '.join(paths)),
+              flush=True)
+        extra = ['--test-args', ' '.join('-p ' + p for p in paths)]
+        src, sres = meson_test(meson, obj, suite, logbase + '-' + n, [n], extra)
+        if sres is None:
+            sres = [{'name': n, 'result': 'ERROR (no log, exit status %d)' % src}]
+        rc = rc or src
+        results += sres
 
     passed = failed = skipped = known_failed = 0
     bad = []
     for n in skipped_here:
         skipped += 1
         print('not run: %s: %s' % (n, known[n][1]))
-    with open(logjson) as f:
-        for line in f:
-            t = json.loads(line)
-            name = t['name'].split(' / ')[-1]
-            res = t['result']
-            if res == 'OK':
-                passed += 1
-                if name in known:
-                    print('note: %s passes now; drop it from the known failures' % name)
-            elif res == 'SKIP':
-                skipped += 1
-            elif name in known:
-                skipped += 1
-                known_failed += 1
-                print('known failure: %s (%s): %s' % (name, res, known[name][1]))
-            else:
-                failed += 1
-                bad.append('%s (%s)' % (name, res))
+    for t in results:
+        name = t['name'].split(' / ')[-1]
+        res = t['result']
+        if res == 'OK':
+            passed += 1
+            if name in known:
+                print('note: %s passes now; drop it from the known failures' % name)
+        elif res == 'SKIP':
+            skipped += 1
+        elif name in known:
+            skipped += 1
+            known_failed += 1
+            print('known failure: %s (%s): %s' % (name, res, known[name][1]))
+        else:
+            failed += 1
+            bad.append('%s (%s)' % (name, res))
     for b in bad:
         print('FAIL ' + b)
     print('logs: %s' % os.path.join(obj, 'meson-logs', logbase + '.txt'))

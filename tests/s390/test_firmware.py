@@ -17,3 +17,6 @@ def test_s390_ccw_firmware_runs():
     # the firmware's own messages, then it halts (a disabled wait)
     assert 'could not find stage1 bootloader' not in out, out
     assert 'LOADPARM=[' in out and 'No suitable device for IPL' in out, (rc, out)
+    # the firmware halts in a disabled wait: a guest panic, which
+    # -action panic=exit-failure turns into exit status 1 (a crash is not)
+    assert rc == 1, 'exit status %d, not 1 (panic=exit-failure):\n%s' % (rc, out)
