@@ -20,6 +20,20 @@
  *                       knows the failure point was reached
  *   XVF_ARMED=path      count (and fail) calls only once path exists, so a
  *                       test can aim at a running guest
+ *   XVF_PARTIAL=1       with XVF_REQ=KVM_SET_MSRS: the injected call is made,
+ *                       then reports one MSR fewer than it set (a host that
+ *                       refuses an MSR), instead of failing
+ *
+ * Independent of XVF_REQ, to make host-dependent paths deterministic:
+ *   XVF_CAPS=N=V,...    every KVM_CHECK_EXTENSION of capability N returns V
+ *   XVF_CPUID_CLEAR=L.S.R.B,...
+ *                       clear bit B of register R (eax/ebx/ecx/edx) of CPUID
+ *                       leaf L, subleaf S in KVM_GET_SUPPORTED_CPUID's answer
+ *   XVF_MSR_CLEAR=M:MASK,...
+ *                       clear MASK in MSR M wherever KVM_GET_MSRS returns it
+ *                       (the feature MSRs QEMU reads on the /dev/kvm fd)
+ *
+ * Numbers are written in any base strtoul takes.
  *
  * Build: cc -shared -fPIC -O2 -o kvmfault.so kvmfault.c -ldl
  */
@@ -28,15 +42,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/kvm.h>
 
 #define KVM_TYPE 0xAE
-#define KVM_CHECK_EXTENSION 0xAE03
-/* _IOW(KVMIO, 0xa3, struct kvm_enable_cap); the capability is its first u32 */
-#define KVM_ENABLE_CAP 0x4068AEA3UL
+/* the request numbers as compared below: the low 32 bits */
+#define REQ(r) ((unsigned long)(r) & 0xffffffffUL)
 
 typedef int (*ioctl_fn)(int, unsigned long, ...);
 
@@ -50,6 +65,72 @@ static unsigned long seen;
 static int log_fd = -1;
 static const char *triggered_path;
 static const char *armed_path;
+static int partial;
+
+#define MAX_FAKES 16
+static struct { unsigned long cap; int ret; } fake_caps[MAX_FAKES];
+static int n_fake_caps;
+static struct { uint32_t leaf, subleaf, reg, mask; } cpuid_clear[MAX_FAKES];
+static int n_cpuid_clear;
+static struct { uint32_t msr; uint64_t mask; } msr_clear[MAX_FAKES];
+static int n_msr_clear;
+
+/* "N=V,..." -> fake_caps */
+static void parse_caps(const char *s)
+{
+    char *end;
+
+    while (s && *s && n_fake_caps < MAX_FAKES) {
+        fake_caps[n_fake_caps].cap = strtoul(s, &end, 0);
+        if (*end != '=') {
+            break;
+        }
+        fake_caps[n_fake_caps++].ret = (int)strtol(end + 1, &end, 0);
+        s = *end == ',' ? end + 1 : NULL;
+    }
+}
+
+/* "L.S.R.B,..." (R: eax ebx ecx edx) -> cpuid_clear */
+static void parse_cpuid(const char *s)
+{
+    static const char *regs[] = { "eax", "ebx", "ecx", "edx" };
+    char *end;
+    int r;
+
+    while (s && *s && n_cpuid_clear < MAX_FAKES) {
+        cpuid_clear[n_cpuid_clear].leaf = strtoul(s, &end, 0);
+        if (*end != '.') {
+            break;
+        }
+        cpuid_clear[n_cpuid_clear].subleaf = strtoul(end + 1, &end, 0);
+        if (*end != '.') {
+            break;
+        }
+        for (r = 0; r < 4 && strncmp(end + 1, regs[r], 3); r++) {
+        }
+        if (r == 4 || end[4] != '.') {
+            break;
+        }
+        cpuid_clear[n_cpuid_clear].reg = r;
+        cpuid_clear[n_cpuid_clear++].mask = 1u << (strtoul(end + 5, &end, 0) & 31);
+        s = *end == ',' ? end + 1 : NULL;
+    }
+}
+
+/* "M:MASK,..." -> msr_clear */
+static void parse_msrs(const char *s)
+{
+    char *end;
+
+    while (s && *s && n_msr_clear < MAX_FAKES) {
+        msr_clear[n_msr_clear].msr = strtoul(s, &end, 0);
+        if (*end != ':') {
+            break;
+        }
+        msr_clear[n_msr_clear++].mask = strtoull(end + 1, &end, 0);
+        s = *end == ',' ? end + 1 : NULL;
+    }
+}
 
 static void __attribute__((constructor)) kvmfault_init(void)
 {
@@ -82,6 +163,41 @@ static void __attribute__((constructor)) kvmfault_init(void)
     }
     triggered_path = getenv("XVF_TRIGGERED");
     armed_path = getenv("XVF_ARMED");
+    partial = getenv("XVF_PARTIAL") != NULL;
+    parse_caps(getenv("XVF_CAPS"));
+    parse_cpuid(getenv("XVF_CPUID_CLEAR"));
+    parse_msrs(getenv("XVF_MSR_CLEAR"));
+}
+
+static void filter_cpuid(struct kvm_cpuid2 *c)
+{
+    uint32_t i;
+    int j;
+
+    for (i = 0; i < c->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &c->entries[i];
+        uint32_t *regs[] = { &e->eax, &e->ebx, &e->ecx, &e->edx };
+
+        for (j = 0; j < n_cpuid_clear; j++) {
+            if (e->function == cpuid_clear[j].leaf &&
+                e->index == cpuid_clear[j].subleaf) {
+                *regs[cpuid_clear[j].reg] &= ~cpuid_clear[j].mask;
+            }
+        }
+    }
+}
+
+static void filter_msrs(struct kvm_msrs *m, int n)
+{
+    int i, j;
+
+    for (i = 0; i < n && i < (int)m->nmsrs; i++) {
+        for (j = 0; j < n_msr_clear; j++) {
+            if (m->entries[i].index == msr_clear[j].msr) {
+                m->entries[i].data &= ~msr_clear[j].mask;
+            }
+        }
+    }
 }
 
 /* with XVF_ARMED=path, calls count only once path exists */
@@ -135,10 +251,18 @@ int ioctl(int fd, unsigned long req, ...)
     if (((nr >> 8) & 0xff) != KVM_TYPE) {
         return real_ioctl(fd, req, argp);
     }
-    if (nr == KVM_CHECK_EXTENSION) {
+    if (nr == REQ(KVM_CHECK_EXTENSION)) {
+        int i;
+
         cap = (unsigned long)argp;
         match_cap = cap;
-    } else if (nr == KVM_ENABLE_CAP && argp) {
+        for (i = 0; i < n_fake_caps; i++) {
+            if (fake_caps[i].cap == cap) {
+                log_call(nr, cap, fake_caps[i].ret, 0);
+                return fake_caps[i].ret;
+            }
+        }
+    } else if (nr == REQ(KVM_ENABLE_CAP) && argp) {
         match_cap = *(const unsigned int *)argp;
     }
     if (fail_req && nr == fail_req && armed() &&
@@ -147,9 +271,17 @@ int ioctl(int fd, unsigned long req, ...)
 
         if (n == fail_nth || fail_nth == 0) {
             mark_triggered();
-            if (fail_cap >= 0 && nr == KVM_CHECK_EXTENSION) {
+            if (fail_cap >= 0 && nr == REQ(KVM_CHECK_EXTENSION)) {
                 log_call(nr, cap, cap_ret, 0);
                 return cap_ret;
+            }
+            if (partial && nr == REQ(KVM_SET_MSRS)) {
+                ret = real_ioctl(fd, req, argp);
+                if (ret > 0) {
+                    ret--;
+                }
+                log_call(nr, cap, ret, 0);
+                return ret;
             }
             log_call(nr, cap, -1, fail_errno);
             errno = fail_errno;
@@ -158,6 +290,12 @@ int ioctl(int fd, unsigned long req, ...)
     }
     ret = real_ioctl(fd, req, argp);
     err = ret < 0 ? errno : 0;
+    if (ret >= 0 && n_cpuid_clear && nr == REQ(KVM_GET_SUPPORTED_CPUID)) {
+        filter_cpuid(argp);
+    }
+    if (ret > 0 && n_msr_clear && nr == REQ(KVM_GET_MSRS)) {
+        filter_msrs(argp, ret);
+    }
     log_call(nr, cap, ret, err);
     errno = err;
     return ret;

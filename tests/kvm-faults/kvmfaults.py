@@ -191,22 +191,58 @@ class Result:
         return s
 
 
+def cap_number(name):
+    """The number of capability KVM_CAP_<name> in the installed <linux/kvm.h>."""
+    for (kind, nr), n in names().items():
+        if kind == 'cap' and n == name:
+            return nr
+    raise AssertionError('%s not in <linux/kvm.h>' % name)
+
+
+def req_number(name):
+    for (kind, nr), n in names().items():
+        if kind == 'req' and n == name:
+            return nr
+    raise AssertionError('%s not in <linux/kvm.h>' % name)
+
+
+def host_env(caps=None, cpuid_clear=(), msr_clear=None):
+    """Shim variables that make the host look the same on every machine:
+    caps {KVM_CAP name: value every check returns}, cpuid_clear
+    ['leaf.subleaf.reg.bit'] cleared in KVM_GET_SUPPORTED_CPUID,
+    msr_clear {msr: mask} cleared in KVM_GET_MSRS (the feature MSRs)."""
+    env = {}
+    if caps:
+        env['XVF_CAPS'] = ','.join('%d=%d' % (cap_number(n), v) for n, v in caps.items())
+    if cpuid_clear:
+        env['XVF_CPUID_CLEAR'] = ','.join(cpuid_clear)
+    if msr_clear:
+        env['XVF_MSR_CLEAR'] = ','.join('0x%x:0x%x' % kv for kv in msr_clear.items())
+    return env
+
+
 def run_case(qemu=None, req=None, nth=1, err=ENOMEM, cap=None, cap_ret=0, fallback=False,
              machine='q35', extra=(), sanitize=False, timeout=60, log=None,
-             enable_cap=None):
+             enable_cap=None, partial=False, host=None):
     """Start QEMU with one injected KVM failure and classify the outcome.
 
-    enable_cap: fail the nth KVM_ENABLE_CAP of this capability with err."""
+    cap: the nth check of this capability (nth=0: every check) returns
+    cap_ret.  enable_cap: fail the nth KVM_ENABLE_CAP
+    of this capability with err.  partial: the injected KVM_SET_MSRS sets
+    one MSR fewer than asked instead of failing.  host: host_env() fakes."""
     qemu = qemu or binary()
     r = Result()
     d = tempfile.mkdtemp(prefix='xvf-')
     qmp_path = os.path.join(d, 'qmp.sock')
     trig = os.path.join(d, 'triggered')
     env = dict(os.environ, LD_PRELOAD=shim(), XVF_TRIGGERED=trig)
-    for k in ('XVF_REQ', 'XVF_NTH', 'XVF_ERRNO', 'XVF_CAP', 'XVF_CAP_RET', 'XVF_LOG'):
-        env.pop(k, None)
+    for k in [k for k in env if k.startswith('XVF_') and k != 'XVF_TRIGGERED']:
+        env.pop(k)
+    env.update(host or {})
     if req is not None:
         env.update(XVF_REQ=hex(req), XVF_NTH=str(nth), XVF_ERRNO=str(err))
+        if partial:
+            env['XVF_PARTIAL'] = '1'
     if cap is not None:
         env.update(XVF_REQ=hex(0xae03), XVF_CAP=str(cap), XVF_CAP_RET=str(cap_ret),
                    XVF_NTH=str(nth))
@@ -434,7 +470,7 @@ def main(argv):
             if kind == 'req':
                 r = run_case(a.binary, req=nr, nth=nth, fallback=fb, sanitize=a.sanitize)
             else:
-                r = run_case(a.binary, cap=nr, fallback=fb, sanitize=a.sanitize)
+                r = run_case(a.binary, cap=nr, nth=0, fallback=fb, sanitize=a.sanitize)
             bad = judge(r, fb, init, cap=kind == 'cap')
             row.append(('**FAIL** ' if bad else '') +
                        ' '.join(r.summary().replace('|', '/').split()))

@@ -1,13 +1,25 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """With KVM, asking for split lock or bus lock features the host cannot
-give is refused with a message that says what the host lacks."""
+give is refused with a message that says what the host lacks.
+
+Hosts differ, so the host is made to lack them on every machine: the
+kvm-faults shim clears split-lock-detect in the feature MSR
+MSR_IA32_CORE_CAPABILITIES, bus-lock-detect in KVM_GET_SUPPORTED_CPUID and
+makes KVM_CAP_X86_BUS_LOCK_EXIT read 0."""
 
 import os
 import subprocess
+import sys
 
 import xv
 from xv import qemu_binary
 from xv.vm import VM
+
+sys.path.insert(0, os.path.join(xv.ROOT, 'tests', 'kvm-faults'))
+import kvmfaults as kf  # noqa: E402
+
+MSR_IA32_CORE_CAPABILITY = 0xcf
+CORE_CAP_SPLIT_LOCK_DETECT = 1 << 5
 
 
 def need_kvm():
@@ -15,18 +27,28 @@ def need_kvm():
         raise xv.Skip('/dev/kvm is not usable')
 
 
+def without_features():
+    """The environment that makes the host lack every feature tested here."""
+    env = kf.host_env(caps={'KVM_CAP_X86_BUS_LOCK_EXIT': 0},
+                      cpuid_clear=['7.0.ecx.24'],
+                      msr_clear={MSR_IA32_CORE_CAPABILITY: CORE_CAP_SPLIT_LOCK_DETECT})
+    env['LD_PRELOAD'] = kf.shim()
+    return env
+
+
 def qemu_fails(args):
     """Run QEMU that must refuse to start; return (status, stderr)."""
     p = subprocess.run([qemu_binary(), '-nodefaults', '-display', 'none',
                         '-accel', 'kvm', '-S'] + args,
                        stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=60)
+                       text=True, timeout=60, env=dict(os.environ, **without_features()))
     return p.returncode, p.stderr
 
 
 def warnings(cpu):
+    prefix = ['env'] + ['%s=%s' % kv for kv in without_features().items()]
     with VM(['-M', 'q35', '-cpu', cpu, '-S'], name='kvm', accel='kvm',
-            console=False) as vm:
+            console=False, prefix=prefix) as vm:
         vm.cmd('query-status')
         return vm.stderr()
 
