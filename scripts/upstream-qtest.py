@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""upstream-qtest.py [--base] [SUITE]: run QEMU's own qtest suite on a build.
+"""upstream-qtest.py [--base] [SUITE...]: run QEMU's own qtest suites on a build.
+
+SUITE is a meson suite such as qtest-x86_64; the default is the qtest suite
+of every target the build has (qemu-system-* in it).
 
 The tests run under TCG: /dev/kvm is hidden in a private mount namespace
 (a bind mount of /dev/null over it), because this project's machines have a
@@ -38,14 +41,38 @@ def known_failures():
     return known, subsets
 
 
+def under_tcg(cmd):
+    """cmd, run where /dev/kvm is hidden (unless XV_QTEST_KVM=1)."""
+    if os.path.exists('/dev/kvm') and os.environ.get('XV_QTEST_KVM') != '1':
+        inner = 'mount --bind /dev/null /dev/kvm && exec "$@"'
+        return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', inner, 'sh'] + cmd
+    return cmd
+
+
+def subset_skips(meson, obj, suite, name, paths):
+    """The glib test paths of test name, other than paths, as '-s' options.
+
+    glib's -p selects by prefix and leaves the TAP plan at the whole count
+    (meson then reports an error); skipping the others with -s keeps the
+    plan and selects exactly."""
+    tests = json.loads(subprocess.run([meson, 'introspect', '--tests', obj], check=True,
+                                      capture_output=True, text=True).stdout)
+    t = [t for t in tests if t['name'] == name and 'qemu:' + suite in t['suite']][0]
+    env = dict(os.environ, **t['env'])
+    listed = subprocess.run(under_tcg(t['cmd'] + ['-l']), cwd=t.get('workdir') or obj,
+                            env=env, check=True, capture_output=True, text=True).stdout
+    have = [line.strip() for line in listed.splitlines() if line.startswith('/')]
+    missing = [p for p in paths if p not in have]
+    assert not missing, '%s has no test case %s' % (name, ' '.join(missing))
+    return ' '.join('-s ' + p for p in have if p not in paths)
+
+
 def meson_test(meson, obj, suite, logbase, names, extra=()):
     """Run 'meson test' on names (under TCG, see above); return its exit
     status and the results it logged, or None when it logged nothing."""
-    cmd = [meson, 'test', '-C', obj, '--no-rebuild', '--suite', suite,
-           '--num-processes', str(os.cpu_count()), '--logbase', logbase] + list(extra) + names
-    if os.path.exists('/dev/kvm') and os.environ.get('XV_QTEST_KVM') != '1':
-        inner = 'mount --bind /dev/null /dev/kvm && exec "$@"'
-        cmd = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', inner, 'sh'] + cmd
+    cmd = under_tcg([meson, 'test', '-C', obj, '--no-rebuild', '--suite', suite,
+                     '--num-processes', str(os.cpu_count()), '--logbase', logbase] +
+                    list(extra) + names)
     env = dict(os.environ, MALLOC_PERTURB_=os.environ.get('MALLOC_PERTURB_', '0'))
     # a log left by an earlier run must never be read as this run's
     logjson = os.path.join(obj, 'meson-logs', logbase + '.json')
@@ -64,7 +91,28 @@ def main():
     if args and args[0] == '--base':
         obj = os.path.join(BUILD, 'base-obj')
         args = args[1:]
-    suite = args[0] if args else 'qtest-x86_64'
+    suites = args or ['qtest-' + f[len('qemu-system-'):] for f in sorted(os.listdir(obj))
+                      if f.startswith('qemu-system-') and os.access(os.path.join(obj, f), os.X_OK)
+                      and not f.endswith('.p')]
+    if os.path.exists('/dev/kvm') and os.environ.get('XV_QTEST_KVM') != '1':
+        if os.geteuid() != 0:
+            print('upstream qtests: hiding /dev/kvm needs root (unshare -m and a bind '
+                  'mount): run as root, or set XV_QTEST_KVM=1 to let the qtests use KVM',
+                  file=sys.stderr)
+            return 1
+        print('upstream qtests: /dev/kvm hidden, tests run under TCG', flush=True)
+    total = [0, 0, 0]
+    for suite in suites:
+        counts = run_suite(obj, suite)
+        print('=== %s: %d passed, %d failed, %d skipped' % ((suite,) + counts), flush=True)
+        total = [a + b for a, b in zip(total, counts)]
+    passed, failed, skipped = total
+    print('%d passed, %d failed, %d skipped' % (passed, failed, skipped), flush=True)
+    return 1 if failed or passed == 0 else 0
+
+
+def run_suite(obj, suite):
+    """Run one meson suite; return (passed, failed, skipped)."""
     meson = os.path.join(obj, 'pyvenv', 'bin', 'meson')
     # 'make' already built the qtests (they are in ninja's default targets);
     # 'make check-build' would also want Python packages from PyPI.
@@ -77,25 +125,18 @@ def main():
     skipped_here = [n for n in names if known.get(n, ('run',))[0] == 'skip' and not all_tests]
     subset_here = [n for n in names if n in subsets and not all_tests]
     run = [n for n in names if n not in skipped_here and n not in subset_here]
-    if os.path.exists('/dev/kvm') and os.environ.get('XV_QTEST_KVM') != '1':
-        if os.geteuid() != 0:
-            print('upstream qtests: hiding /dev/kvm needs root (unshare -m and a bind '
-                  'mount): run as root, or set XV_QTEST_KVM=1 to let the qtests use KVM',
-                  file=sys.stderr)
-            return 1
-        print('upstream qtests: /dev/kvm hidden, tests run under TCG', flush=True)
     logbase = 'xv-' + suite
     rc, results = meson_test(meson, obj, suite, logbase, run)
     if results is None:
         print('upstream qtests: meson test wrote no log (exit status %d)' % rc)
-        print('0 passed, 1 failed', flush=True)
-        return 1
+        return 0, 1, 0
     for n in subset_here:
         paths = subsets[n]
         print('upstream qtests: %s, %d named cases: %s' % (n, len(paths), ' '.join(paths)),
               flush=True)
-        extra = ['--test-args', ' '.join('-p ' + p for p in paths)]
-        src, sres = meson_test(meson, obj, suite, logbase + '-' + n, [n], extra)
+        extra = ['--test-args', subset_skips(meson, obj, suite, n, paths)]
+        src, sres = meson_test(meson, obj, suite, logbase + '-' + n.replace('/', '-'), [n],
+                                extra)
         if sres is None:
             sres = [{'name': n, 'result': 'ERROR (no log, exit status %d)' % src}]
         rc = rc or src
@@ -129,8 +170,7 @@ def main():
         # meson failed, yet no test it logged failed: count that too
         print('FAIL meson test exited with status %d' % rc)
         failed += 1
-    print('%d passed, %d failed, %d skipped' % (passed, failed, skipped), flush=True)
-    return 1 if failed or passed == 0 else 0
+    return passed, failed, skipped
 
 
 if __name__ == '__main__':

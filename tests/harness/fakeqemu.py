@@ -7,7 +7,8 @@ the misbehaviour:
   silent         never opens the QMP socket
   crash-on-quit  answers every command, aborts (SIGABRT) on quit
   hang           answers qmp_capabilities, then never answers again
-  die            answers qmp_capabilities, then dies of SIGSEGV after 1 s
+  die            answers qmp_capabilities, then after 1 s closes the QMP
+                 socket and 0.5 s later dies of SIGSEGV
   events         sends two XV_TICK events after qmp_capabilities, quits cleanly
 """
 
@@ -81,7 +82,12 @@ for req in requests():
     if name == 'qmp_capabilities':
         send({'return': {}, 'id': rid})
         if mode == 'die':
+            # the QMP socket goes first and the process a moment later,
+            # as when QEMU tears down while crashing: a harness that looks
+            # at the process right at EOF sees it still running
             time.sleep(1)
+            c.close()
+            time.sleep(0.5)
             os.kill(os.getpid(), signal.SIGSEGV)
         if mode == 'events':
             for n in (1, 2):

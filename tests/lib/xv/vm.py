@@ -134,6 +134,17 @@ class VM:
                     raise
                 time.sleep(0.05)
 
+    def _exited_after_eof(self, grace=5.0):
+        """After the QMP socket failed: has QEMU exited?  A dying process
+        closes its sockets before it can be reaped, so give it a moment
+        instead of racing with the exit (that race made a crash read as
+        'QMP connection lost')."""
+        try:
+            self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     def _check_alive(self):
         if self.proc.poll() is not None:
             raise AssertionError('QEMU exited with status %d: %s'
@@ -204,7 +215,8 @@ class VM:
         try:
             return self.qmp.cmd_raw(name, args or None)
         except Exception as e:
-            if self.proc.poll() is not None:
+            timed_out = 'imeout' in type(e).__name__
+            if self.proc.poll() is not None if timed_out else self._exited_after_eof():
                 raise AssertionError('QEMU exited with status %d during %s: %s'
                                      % (self.proc.returncode, name,
                                         self.stderr().strip()[-2000:])) from e
@@ -240,9 +252,11 @@ class VM:
             got = self.qmp.get_events(wait=float(wait) if wait else False)
         except Exception as e:
             # qemu.qmp raises on a timeout (nothing came) and on EOF
-            self._check_alive()
             if 'imeout' in type(e).__name__:
+                self._check_alive()
                 return
+            if self._exited_after_eof():
+                self._check_alive()
             raise AssertionError('QMP connection lost: %s: %s'
                                  % (type(e).__name__, e)) from e
         self._events.extend(got)
