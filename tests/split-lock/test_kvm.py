@@ -22,9 +22,7 @@ MSR_IA32_CORE_CAPABILITY = 0xcf
 CORE_CAP_SPLIT_LOCK_DETECT = 1 << 5
 
 
-def need_kvm():
-    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
-        raise xv.Skip('/dev/kvm is not usable')
+need_kvm = kf.need_kvm
 
 
 def without_features():
