@@ -6,7 +6,10 @@ aligned locked operations (lock add, lock inc, xchg), fork vs base.
 - detection off: a CPU model without the features; the fork must not be
   slower than the base (goal: fork/base <= 1.01);
 - detection on: the guest sets MSR_TEST_CTRL.SPLIT_LOCK_DETECT (the base
-  ignores the write), so the fork checks every locked access.
+  ignores the write), so the fork checks every locked access;
+- bus lock detection only: the guest sets DEBUGCTL.BUS_LOCK_DETECT and
+  runs the loop at CPL 0, where no bus lock #DB is raised, so the fork
+  must not check anything (goal: fork/base <= 1.01).
 
 The figure is QEMU's CPU time (user + system) for the whole run."""
 
@@ -51,3 +54,5 @@ if __name__ == '__main__':
             lambda b: run_guest(b, CPU_NONE, 'bench'))
     compare('split lock: locked-op loop, detection on', 's',
             lambda b: run_guest(b, CPU_SLD, 'bench-sld'))
+    compare('split lock: locked-op loop at CPL 0, bus lock detection only',
+            's', lambda b: run_guest(b, CPU_SLD, 'bench-bld'))

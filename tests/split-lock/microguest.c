@@ -8,7 +8,7 @@
  * right.  After "XV: done" it waits for a byte on COM1 (except in the
  * bench modes), then exits through isa-debug-exit.  The multiboot command
  * line selects the mode: "msr", "migrate",
- * "ratelimit", "bench" or "bench-sld".
+ * "ratelimit", "bench", "bench-sld" or "bench-bld".
  */
 
 #include <stdint.h>
@@ -385,12 +385,16 @@ static void ratelimit_mode(void)
 /* CPU-bound loop of aligned locked operations, for bench_split_lock.py */
 #define BENCH_ITERS 400000000
 
-static void bench_mode(int sld)
+static void bench_mode(int sld, int bld)
 {
     uint32_t i;
 
     if (sld) {
         wrmsr_safe(MSR_TEST_CTRL, TEST_CTRL_SLD);
+    }
+    if (bld) {
+        /* bus lock #DB only: nothing to check at CPL 0, where this runs */
+        wrmsr_safe(MSR_DEBUGCTL, DEBUGCTL_BLD);
     }
     for (i = 0; i < BENCH_ITERS; i++) {
         uint32_t v = i;
@@ -459,9 +463,11 @@ void guest_main(struct mbi *mbi)
     if (has_word(cmdline, "mode=migrate")) {
         migrate_mode();
     } else if (has_word(cmdline, "mode=bench-sld")) {
-        bench_mode(1);
+        bench_mode(1, 0);
+    } else if (has_word(cmdline, "mode=bench-bld")) {
+        bench_mode(0, 1);
     } else if (has_word(cmdline, "mode=bench")) {
-        bench_mode(0);
+        bench_mode(0, 0);
     } else if (has_word(cmdline, "mode=ratelimit")) {
         ratelimit_mode();
     } else {

@@ -100,3 +100,22 @@ def test_msrs_without_detection(work):
     assert r['dr6_after_write_0'] == '0xffff0ff0'
     assert counters == [{'cpu-index': 0, 'split-lock-ac': 0,
                          'bus-lock-db': 0, 'bus-locks': 0}], counters
+
+
+def test_bus_lock_only_not_checked_at_cpl0(work):
+    # With only DEBUGCTL.BUS_LOCK_DETECT set (no split lock detection, no
+    # rate limit) nothing can fire at CPL 0, so TCG must not emit the
+    # split lock check there: the x86_split_lock trace event, which the
+    # check's helper emits for every split lock it sees, must show split
+    # locks at CPL 3 only, never a CPL 0 one without #AC.
+    log = os.path.join(work, 'trace.log')
+    r, counters = run(CPU_SLD, 'bld-cpl0',
+                      ['-trace', 'x86_split_lock', '-D', log])
+    check_sld(r, counters)
+    with open(log, errors='replace') as f:
+        seen = [line.strip() for line in f if 'x86_split_lock' in line]
+    assert any(' cpl 3 #AC 0' in s for s in seen), seen
+    assert any(' cpl 0 #AC 1' in s for s in seen), seen
+    cpl0_bus = [s for s in seen if ' cpl 0 #AC 0' in s]
+    assert not cpl0_bus, ('split lock checked at CPL 0 with bus lock '
+                          'detection only', cpl0_bus)
