@@ -4,7 +4,8 @@
 What they need from the host is faked by the shim, so they run the same way
 on every machine with a usable /dev/kvm: the host lacks bus lock VM exits
 (KVM_CHECK_EXTENSION(KVM_CAP_X86_BUS_LOCK_EXIT) reads 0 on every check), and
-KVM_SET_MSRS sets one MSR fewer than asked (a host that refuses an MSR).
+KVM_SET_MSRS sets one MSR fewer than asked (a host that refuses an MSR),
+or KVM lacks SMM (KVM_CAP_X86_SMM reads 0) for smm=on.
 test_msr_refusal_on_this_host checks what the real host does, either way."""
 
 import os
@@ -51,6 +52,30 @@ def test_bus_lock_ratelimit_with_kvm_smm_falls_back_to_tcg():
     _check_bus_lock_fallback(smm=True)
 
 
+def _check_smm_fallback(qemu=None, sanitize=False):
+    kf.need_kvm()
+    # the host lacks SMM whether or not this one has it
+    host = kf.host_env(caps={'KVM_CAP_X86_SMM': 0})
+    for machine in ('q35,smm=on', 'pc,smm=on'):
+        r = kf.run_case(qemu, machine=machine, sanitize=sanitize, host=host)
+        assert r.outcome == 'error-exit', '%s: %s\n%s' % (machine, r.summary(), r.stderr)
+        assert 'use -machine smm=off' in r.stderr, r.stderr
+        r = kf.run_case(qemu, machine=machine, fallback=True, sanitize=sanitize, host=host)
+        assert r.outcome == 'fallback', 'no fallback to TCG for %s: %s\n%s' % (
+            machine, r.summary(), r.stderr)
+        assert 'use -machine smm=off' in r.stderr, r.stderr
+    # smm=auto: KVM runs the machine without SMM, as before
+    r = kf.run_case(qemu, machine='q35', sanitize=sanitize, host=host)
+    assert r.outcome == 'tolerated', '%s\n%s' % (r.summary(), r.stderr)
+
+
+def test_smm_on_without_kvm_smm_falls_back_to_tcg():
+    """-M q35,smm=on -accel kvm -accel tcg on a host without KVM_CAP_X86_SMM
+    falls back to TCG; without -accel tcg it is an error naming smm=off
+    (x86_machine_is_smm_enabled() exited in kvm_arch_init() before the fix)."""
+    _check_smm_fallback()
+
+
 def _check_msr_refusal(qemu=None, sanitize=False):
     kf.need_kvm()
     r = kf.run_case(qemu, req=kf.req_number('KVM_SET_MSRS'), nth=0, partial=True,
@@ -91,6 +116,10 @@ def test_msr_refused_by_host_when_set_msrs_fails():
 
 def test_asan_bus_lock_ratelimit_with_kvm_smm():
     _check_bus_lock_fallback(kf.asan_binary_or_skip(), sanitize=True, smm=True)
+
+
+def test_asan_smm_on_without_kvm_smm():
+    _check_smm_fallback(kf.asan_binary_or_skip(), sanitize=True)
 
 
 def test_asan_msr_refused_by_host():

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The qtests the queue adds for s390x (tests/qtest/s390x-cgs-test.c):
 x-query-s390x-flic, x-query-s390x-pv and their HMP commands, their error
-paths, and the confidential-guest virtio checks at hot-plug."""
+paths, the confidential-guest virtio checks at hot-plug, and object-del
+of the machine's confidential-guest-support object."""
 
 import os
 import re
@@ -15,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s390common import qemu  # noqa: E402
 
 QTEST = 'tests/qtest/s390x-cgs-test'
-EXPECTED = 6
+EXPECTED = 7
 
 
 def test_s390x_cgs_qtest():

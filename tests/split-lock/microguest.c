@@ -7,7 +7,7 @@
  * on COM1 as "XV: <name> <value>"; the test on the host decides what is
  * right.  After "XV: done" it waits for a byte on COM1 (except in the
  * bench modes), then exits through isa-debug-exit.  The multiboot command
- * line selects the mode: "msr", "migrate",
+ * line selects the mode: "msr", "migrate", "debugctl",
  * "ratelimit", "bench", "bench-sld" or "bench-bld".
  */
 
@@ -369,6 +369,29 @@ static void migrate_mode(void)
     report_hex("migrated_cpl3_split_db", db_count);
 }
 
+/*
+ * DEBUGCTL bits other than BUS_LOCK_DETECT: reserved ones #GP, LBR and
+ * BTF are ignored.  Leaves LBR|BTF|BLD written last, for the host to
+ * look at the migration stream.
+ */
+static void debugctl_mode(void)
+{
+    report_msr("dc_core_caps", MSR_CORE_CAPS);
+    report_vec("dc_wr_ones", wrmsr_safe(MSR_DEBUGCTL, ~0ull));
+    report_msr("dc_after_ones", MSR_DEBUGCTL);
+    report_vec("dc_wr_bit3", wrmsr_safe(MSR_DEBUGCTL, 1u << 3));
+    report_vec("dc_wr_bit6", wrmsr_safe(MSR_DEBUGCTL, 1u << 6));
+    report_vec("dc_wr_bit32", wrmsr_safe(MSR_DEBUGCTL, 1ull << 32));
+    report_msr("dc_after_bad", MSR_DEBUGCTL);
+    report_vec("dc_wr_bld", wrmsr_safe(MSR_DEBUGCTL, DEBUGCTL_BLD));
+    report_msr("dc_bld", MSR_DEBUGCTL);
+    report_vec("dc_wr_lbr_btf", wrmsr_safe(MSR_DEBUGCTL, 3));
+    report_msr("dc_lbr_btf", MSR_DEBUGCTL);
+    report_vec("dc_wr_lbr_btf_bld",
+               wrmsr_safe(MSR_DEBUGCTL, 3 | DEBUGCTL_BLD));
+    report_msr("dc_lbr_btf_bld", MSR_DEBUGCTL);
+}
+
 /* Bus locks with detection off, for -machine bus-lock-ratelimit */
 static void ratelimit_mode(void)
 {
@@ -468,6 +491,8 @@ void guest_main(struct mbi *mbi)
         bench_mode(0, 1);
     } else if (has_word(cmdline, "mode=bench")) {
         bench_mode(0, 0);
+    } else if (has_word(cmdline, "mode=debugctl")) {
+        debugctl_mode();
     } else if (has_word(cmdline, "mode=ratelimit")) {
         ratelimit_mode();
     } else {
