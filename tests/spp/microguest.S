@@ -4,7 +4,8 @@
  * Micro-guest for sub-page write protection: a 64 KiB real-mode "BIOS"
  * image (-bios) that writes to allowed and protected sub-pages of the page
  * at 0x10000, copies that page to 0x20000 (what the guest reads back) and
- * writes a done marker at 0x21000.  Real mode, no paging, so it runs the
+ * writes a done marker at 0x21000.  Last, it has fw_cfg DMA write into a
+ * protected sub-page.  Real mode, no paging, so it runs the
  * same under TCG and under this host's nested KVM.
  *
  * The test protects 0x10000 with mask 0x0000ffff before the CPU starts:
@@ -78,6 +79,23 @@ pc_rep_end:
     xorw    %di, %di
     movw    $4096, %cx
     rep movsb
+
+    /*
+     * fw_cfg DMA (ports 0x514/0x518, big-endian) reads the 4-byte
+     * signature into protected sub-page 18 (0x10900): a device write,
+     * done inside the vCPU's PIO handler.  FWCfgDmaAccess at 0x21100:
+     * control = select key 0 | read, length 4, address 0x10900.
+     */
+    movl    $0x0a000000, %fs:0x1100
+    movl    $0x04000000, %fs:0x1104
+    movl    $0, %fs:0x1108
+    movl    $0x00090100, %fs:0x110c
+    movw    $0x514, %dx
+    xorl    %eax, %eax
+    outl    %eax, %dx
+    movw    $0x518, %dx
+    movl    $0x00110200, %eax
+    outl    %eax, %dx
 
     movl    $0x600dd00d, %fs:0x1000
 1:

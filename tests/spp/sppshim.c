@@ -21,6 +21,18 @@
  *   SPPSHIM_NR_MEMSLOTS=N     answer KVM_CHECK_EXTENSION(KVM_CAP_NR_MEMSLOTS)
  *                             with N, to test the emulated backend's memory
  *                             slot budget
+ *   SPPSHIM_EXIT=gpa,len,ip,flags
+ *                             play one denied write: at the first KVM_RUN,
+ *                             set the vCPU's IP to ip, plus in flags bit 0
+ *                             EFLAGS.TF, bit 1 EFLAGS.RF, bit 2 an STI
+ *                             interrupt shadow, bit 3 an injected #GP (a
+ *                             write during event delivery), then return
+ *                             KVM_EXIT_SPP_QEMU_XV for gpa with insn_len
+ *                             len instead of running.  At the next KVM_RUN
+ *                             log "after rip <hex> rflags <hex> shadow <n>
+ *                             exception <nr> <pending> <injected>", give
+ *                             the vCPU its registers and events back and
+ *                             run it.
  *
  * Build: cc -shared -fPIC -O2 -o sppshim.so sppshim.c -ldl
  */
@@ -34,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <linux/kvm.h>
 
 /* The private ABI, as in QEMU's include/system/kvm-spp.h */
@@ -47,6 +60,11 @@ struct kvm_subpage {
 };
 #define KVM_SUBPAGES_GET_ACCESS _IOR(KVMIO, 0x49, __u64)
 #define KVM_SUBPAGES_SET_ACCESS _IOW(KVMIO, 0x4a, __u64)
+#define KVM_EXIT_SPP_QEMU_XV 0x51580001
+struct kvm_spp_exit {
+    __u64 addr;
+    __u8 insn_len;
+};
 
 #define TABLE_PAGES (1 << 20)       /* the first 4 GiB of guest memory */
 
@@ -62,6 +80,15 @@ static unsigned long set_calls;
 static int enabled;
 static uint32_t *table;             /* gfn -> mask, 0xffffffff = full */
 static long nr_memslots;
+
+/* SPPSHIM_EXIT */
+static int exit_state;              /* 0 none, 1 to play, 2 played, 3 done */
+static unsigned long long exit_gpa, exit_ip;
+static unsigned exit_len, exit_flags;
+static int vcpu_fd = -1;
+static struct kvm_run *vcpu_run;
+static struct kvm_regs saved_regs;
+static struct kvm_vcpu_events saved_events;
 
 static void __attribute__((constructor)) sppshim_init(void)
 {
@@ -91,6 +118,11 @@ static void __attribute__((constructor)) sppshim_init(void)
     s = getenv("SPPSHIM_FAIL_ERRNO");
     if (s) {
         fail_errno = (int)strtol(s, NULL, 0);
+    }
+    s = getenv("SPPSHIM_EXIT");
+    if (s && sscanf(s, "%lli,%u,%lli,%u", &exit_gpa, &exit_len, &exit_ip,
+                    &exit_flags) == 4) {
+        exit_state = 1;
     }
 }
 
@@ -151,6 +183,85 @@ static int subpages(unsigned long req, struct kvm_subpage *sp)
     return ret;
 }
 
+typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    static mmap_fn real_mmap;
+    void *p;
+
+    if (!real_mmap) {
+        real_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
+    }
+    p = real_mmap(addr, len, prot, flags, fd, off);
+    if (fd >= 0 && fd == vcpu_fd && off == 0 && p != MAP_FAILED) {
+        vcpu_run = p;
+    }
+    return p;
+}
+
+/* QEMU is built with _FILE_OFFSET_BITS=64 */
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return mmap(addr, len, prot, flags, fd, off);
+}
+
+/* SPPSHIM_EXIT: returns 1 when the KVM_RUN is answered without running */
+static int play_exit(int fd)
+{
+    struct kvm_regs regs;
+    struct kvm_vcpu_events ev;
+    char line[160];
+
+    if (exit_state == 1 && vcpu_run) {
+        if (real_ioctl(fd, KVM_GET_REGS, &saved_regs) < 0 ||
+            real_ioctl(fd, KVM_GET_VCPU_EVENTS, &saved_events) < 0) {
+            return 0;
+        }
+        regs = saved_regs;
+        regs.rip = exit_ip;
+        regs.rflags |= (exit_flags & 1 ? 0x100 : 0) |
+                       (exit_flags & 2 ? 0x10000 : 0);
+        real_ioctl(fd, KVM_SET_REGS, &regs);
+        ev = saved_events;
+        ev.flags = 0;
+        if (exit_flags & 4) {
+            ev.interrupt.shadow = KVM_X86_SHADOW_INT_STI;
+            ev.flags |= KVM_VCPUEVENT_VALID_SHADOW;
+        }
+        if (exit_flags & 8) {
+            ev.exception.injected = 1;
+            ev.exception.nr = 13;
+            ev.exception.has_error_code = 1;
+            ev.exception.error_code = 0;
+        }
+        real_ioctl(fd, KVM_SET_VCPU_EVENTS, &ev);
+        vcpu_run->exit_reason = KVM_EXIT_SPP_QEMU_XV;
+        ((struct kvm_spp_exit *)vcpu_run->padding)->addr = exit_gpa;
+        ((struct kvm_spp_exit *)vcpu_run->padding)->insn_len = exit_len;
+        exit_state = 2;
+        log_line("exit played\n");
+        return 1;
+    }
+    if (exit_state == 2) {
+        if (real_ioctl(fd, KVM_GET_REGS, &regs) < 0 ||
+            real_ioctl(fd, KVM_GET_VCPU_EVENTS, &ev) < 0) {
+            return 0;
+        }
+        snprintf(line, sizeof(line),
+                 "after rip 0x%llx rflags 0x%llx shadow %u exception %u %u "
+                 "%u\n", (unsigned long long)regs.rip,
+                 (unsigned long long)regs.rflags, ev.interrupt.shadow,
+                 ev.exception.nr, ev.exception.pending, ev.exception.injected);
+        log_line(line);
+        real_ioctl(fd, KVM_SET_REGS, &saved_regs);
+        saved_events.flags = KVM_VCPUEVENT_VALID_SHADOW;
+        real_ioctl(fd, KVM_SET_VCPU_EVENTS, &saved_events);
+        exit_state = 3;
+    }
+    return 0;
+}
+
 int ioctl(int fd, unsigned long req, ...)
 {
     va_list ap;
@@ -193,6 +304,17 @@ int ioctl(int fd, unsigned long req, ...)
     }
     if (req == KVM_SUBPAGES_SET_ACCESS || req == KVM_SUBPAGES_GET_ACCESS) {
         return subpages(req, argp);
+    }
+    if (req == KVM_CREATE_VCPU && exit_state) {
+        int ret = real_ioctl(fd, req, argp);
+
+        if (vcpu_fd < 0) {
+            vcpu_fd = ret;          /* vCPU 0 */
+        }
+        return ret;
+    }
+    if (req == KVM_RUN && exit_state && fd == vcpu_fd && play_exit(fd)) {
+        return 0;
     }
     return real_ioctl(fd, req, argp);
 }

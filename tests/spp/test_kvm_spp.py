@@ -13,6 +13,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -197,3 +198,66 @@ def test_emulated_memslot_budget(work):
         # contiguous pages form one run: they fit
         set_masks(vm, {0x100000 + i * 0x1000: 0 for i in range(20)})
         assert query(vm)['memslots-used'] == 8
+
+
+def shim_after(log):
+    """The vCPU state the shim saw after QEMU dropped the played write."""
+    with open(log) as f:
+        for line in f:
+            w = line.split()
+            if w[0] == 'after':
+                return {'rip': int(w[2], 16), 'rflags': int(w[4], 16),
+                        'shadow': int(w[6]),
+                        'exception': tuple(int(x) for x in w[8:11])}
+    return None
+
+
+def wait_status(vm, status, timeout=30):
+    deadline = time.monotonic() + timeout
+    while vm.cmd('query-status')['status'] != status:
+        assert time.monotonic() < deadline, vm.cmd('query-status')
+        time.sleep(0.05)
+
+
+TF, RF, STI_SHADOW, IN_DELIVERY = 1, 2, 4, 8
+
+
+def test_kvm_spp_drop_completes_the_insn(work):
+    # At the reset vector (16-bit code, CS.base 0xffff0000): a 3-byte
+    # store at IP 0xfffe with TF and RF set in the shadow of an STI.
+    # Dropping it must wrap IP to 0x0001, clear RF, end the shadow and
+    # raise the single-step #DB (vector 1), as completing it would.
+    with spp_vm(work, 'spp-drop', 'subpage-wp,id=swp0,backend=kvm-spp',
+                SPPSHIM_EXIT='0x10800,3,0xfffe,%d' % (TF | RF | STI_SHADOW)) \
+            as (vm, log):
+        set_masks(vm, {0x10000: 0x0000ffff})
+        vm.cmd('cont')
+        ev = vm.wait_event('SUBPAGE_WP_VIOLATION')['data']
+        assert ev['gpa'] == 0x10800 and ev['insn-len'] == 3, ev
+        deadline = time.monotonic() + 30
+        while shim_after(log) is None:
+            assert time.monotonic() < deadline, open(log).read()
+            time.sleep(0.05)
+        after = shim_after(log)
+        assert after['rip'] == 0x0001, after
+        assert not after['rflags'] & 0x10000, after          # RF
+        assert after['rflags'] & 0x100, after                 # TF kept
+        assert after['shadow'] == 0, after
+        nr, pending, injected = after['exception']
+        assert nr == 1 and (pending or injected), after
+        assert vm.cmd('query-status')['status'] == 'running'
+
+
+def test_kvm_spp_drop_refuses_what_it_cannot_complete(work):
+    # No usable instruction length, and a write made while delivering an
+    # event (no instruction to complete): a clear error, the VM stopped.
+    for name, exit_, msg in (
+            ('spp-len0', '0x10800,0,0xfff0,0', 'invalid instruction length 0'),
+            ('spp-deliv', '0x10800,3,0xfff0,%d' % IN_DELIVERY,
+             'while delivering an event')):
+        with spp_vm(work, name, 'subpage-wp,id=swp0,backend=kvm-spp',
+                    SPPSHIM_EXIT=exit_) as (vm, log):
+            set_masks(vm, {0x10000: 0x0000ffff})
+            vm.cmd('cont')
+            wait_status(vm, 'internal-error')
+            assert msg in vm.stderr(), vm.stderr()[-2000:]

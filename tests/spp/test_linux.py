@@ -2,10 +2,12 @@
 """Linux under TCG writes through /dev/mem (busybox devmem) to a reserved
 region (memmap=64K$0x10000000) that the host protects over QMP: allowed
 writes land, denied writes are dropped and reported, action pause stops
-the VM."""
+the VM, and the paused write runs again when the VM continues."""
 
 import os
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -76,7 +78,53 @@ def test_linux_devmem_drop_then_pause(work):
         mem = read_phys(vm, work, BASE, 0x1000)
         assert mem[0x100:0x104] == (0x66666666).to_bytes(4, 'little')
         assert mem[0x900:0x904] == bytes(4)
+        # The write is held, not lost: continuing runs the store again,
+        # denied again (as kvm-spp faults it again) ...
+        vm.cmd('cont')
+        vm.wait_event('STOP', timeout=120)
+        stop = [e for e in vm.events('SUBPAGE_WP_VIOLATION')
+                if e['data']['action'] == 'pause']
+        assert [(e['data']['gpa'], e['data']['pc']) for e in stop] == [
+            (BASE + 0x900, stop[0]['data']['pc'])] * 2, stop
+        assert read_phys(vm, work, BASE + 0x900, 4) == bytes(4)
+        # ... and once the sub-page is made writable, it lands.
+        set_masks(vm, {BASE: MASKS[BASE] | 1 << 18})
         vm.cmd('cont')
         m = vm.wait_console(r'^XV-AFTER: (.*)\n', timeout=120)
-        assert [int(x, 16) for x in m.group(1).split()] == [0x66666666, 0]
+        assert [int(x, 16) for x in m.group(1).split()] == [
+            0x66666666, 0x77777777]
         assert guest_exit_status(vm) == 0
+
+
+SPIN_SCRIPT = r'''
+/xv/spin &
+sleep 1000
+'''
+
+
+def test_linux_smp_protection_holds_on_reply(work):
+    """-smp 2 under MTTCG: vCPU 1 stores in a loop to a sub-page; once
+    x-subpage-wp-set has returned, not one more store may land there,
+    whatever vCPU 1 still had in its TLB."""
+    spin = os.path.join(work, 'spin')
+    subprocess.run(['gcc', '-static', '-O2', '-o', spin,
+                    os.path.join(os.path.dirname(__file__), 'spin.c')],
+                   check=True)
+    args = linux_args(work, SPIN_SCRIPT, files={'xv/spin': spin},
+                      append='memmap=64K$0x10000000') + [
+        '-smp', '2', '-accel', 'tcg,thread=multi',
+        '-object', 'subpage-wp,id=swp0,rate-limit=1000']
+    with VM(args, name='spp-linux-smp') as vm:
+        vm.wait_console(r'^XV-SPIN: on cpu 1', timeout=240)
+        for rnd in range(20):
+            set_masks(vm, {BASE: 0x0000ffff})
+            a = read_phys(vm, work, BASE, 0x1000)
+            time.sleep(0.05)
+            b = read_phys(vm, work, BASE, 0x1000)
+            assert a[0x800:0x804] == b[0x800:0x804], (
+                'round %d: a store landed in the protected sub-page after '
+                'x-subpage-wp-set returned: %s -> %s'
+                % (rnd, a[0x800:0x804].hex(), b[0x800:0x804].hex()))
+            assert b[0x100:0x104] != a[0x100:0x104], 'the guest stopped'
+            set_masks(vm, {BASE: 0xffffffff})
+            time.sleep(0.05)
