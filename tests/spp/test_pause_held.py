@@ -110,3 +110,47 @@ def test_held_write_dropped_by_reset(work):
         vm.cmd('cont')
         assert qt.readl(PAGE) == 0, 'a write held before the reset landed after it'
         assert 'dropped at reset' in vm.stderr(), vm.stderr()
+
+
+def build_dma_guest(work):
+    """dma-from-mmio.S: a real-mode -bios image that maps iommu-testdev's
+    BAR and reads its trigger register, so the device's DMA to 0x3000 runs
+    inside the vCPU's MMIO access."""
+    import subprocess
+    obj = os.path.join(work, 'dma.o')
+    out = os.path.join(work, 'dma.bin')
+    subprocess.run(['gcc', '-m32', '-c', '-o', obj,
+                    os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                 'dma-from-mmio.S')], check=True)
+    subprocess.run(['ld', '-m', 'elf_i386', '-Ttext', '0', '--oformat', 'binary',
+                    '-o', out, obj], check=True)
+    return out
+
+
+def test_pause_from_inside_an_mmio_access(work):
+    """A write denied with action=pause that a device makes from inside a
+    vCPU's MMIO access (iommu-testdev's DMA) must not leave the access with
+    a longjmp: that left address_space_write()'s RCU read lock held for
+    good, so no call_rcu callback ran any more (a failed device_add, which
+    drains them, never returned) and the windows' RAM blocks stayed."""
+    args = ['-machine', 'q35', '-S', '-bios', build_dma_guest(work),
+            '-device', 'iommu-testdev,addr=4',
+            '-object', 'subpage-wp,id=swp0,rate-limit=0,action=pause']
+    with VM(args, name='spp-dma-pause', console=False) as vm:
+        vm.cmd('x-subpage-wp-set', pages=[{'gpa': 0x3000, 'mask': 0}])
+        vm.cmd('cont')
+        vm.wait_event('STOP', timeout=30)
+        vm.cmd('x-subpage-wp-set', pages=[{'gpa': 0x3000, 'mask': 0xffffffff}])
+        vm.cmd('cont')
+        # the device's held DMA landed at 'cont'
+        deadline = time.monotonic() + 30
+        while '0x12345678' not in vm.hmp('xp /1wx 0x3000').lower():
+            page = vm.hmp('xp /1wx 0x3000')
+            assert time.monotonic() < deadline, 'the held DMA did not land: ' + page
+            time.sleep(0.2)
+        # call_rcu still runs: a failed device_add drains it
+        # (drain_call_rcu) before it answers
+        err = vm.cmd_error('device_add', _timeout=20, driver='e1000', bogus='1')
+        assert err, 'device_add failed without a message'
+        assert vm.cmd('query-status')['status'] == 'running'
+
