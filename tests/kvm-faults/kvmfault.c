@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,18 +76,35 @@ static int n_cpuid_clear;
 static struct { uint32_t msr; uint64_t mask; } msr_clear[MAX_FAKES];
 static int n_msr_clear;
 
-/* "N=V,..." -> fake_caps */
-static void parse_caps(const char *s)
+/*
+ * One "A<sep>B" item of a comma-separated list at *s (numbers in any base
+ * strtoull takes); false at the end of the list or on a malformed item.
+ */
+static bool next_pair(const char **s, char sep, unsigned long long *a,
+                      unsigned long long *b)
 {
     char *end;
 
-    while (s && *s && n_fake_caps < MAX_FAKES) {
-        fake_caps[n_fake_caps].cap = strtoul(s, &end, 0);
-        if (*end != '=') {
-            break;
-        }
-        fake_caps[n_fake_caps++].ret = (int)strtol(end + 1, &end, 0);
-        s = *end == ',' ? end + 1 : NULL;
+    if (!*s || !**s) {
+        return false;
+    }
+    *a = strtoull(*s, &end, 0);
+    if (*end != sep) {
+        return false;
+    }
+    *b = strtoull(end + 1, &end, 0);
+    *s = *end == ',' ? end + 1 : NULL;
+    return true;
+}
+
+/* "N=V,..." -> fake_caps */
+static void parse_caps(const char *s)
+{
+    unsigned long long cap, ret;
+
+    while (n_fake_caps < MAX_FAKES && next_pair(&s, '=', &cap, &ret)) {
+        fake_caps[n_fake_caps].cap = cap;
+        fake_caps[n_fake_caps++].ret = (int)ret;
     }
 }
 
@@ -120,15 +138,11 @@ static void parse_cpuid(const char *s)
 /* "M:MASK,..." -> msr_clear */
 static void parse_msrs(const char *s)
 {
-    char *end;
+    unsigned long long msr, mask;
 
-    while (s && *s && n_msr_clear < MAX_FAKES) {
-        msr_clear[n_msr_clear].msr = strtoul(s, &end, 0);
-        if (*end != ':') {
-            break;
-        }
-        msr_clear[n_msr_clear++].mask = strtoull(end + 1, &end, 0);
-        s = *end == ',' ? end + 1 : NULL;
+    while (n_msr_clear < MAX_FAKES && next_pair(&s, ':', &msr, &mask)) {
+        msr_clear[n_msr_clear].msr = msr;
+        msr_clear[n_msr_clear++].mask = mask;
     }
 }
 

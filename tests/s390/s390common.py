@@ -3,6 +3,7 @@
 disk images and the FLIC counters."""
 
 import os
+import shutil
 import subprocess
 
 import xv
@@ -45,3 +46,21 @@ def run(args, timeout=60):
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=timeout)
     return p.returncode, p.stdout.decode(errors='replace')
+
+
+def build_bare_metal(src, workdir):
+    """Assemble and link the bare-metal s390x test src (QEMU's
+    tests/tcg/s390x/softmmu.ld) into workdir; return the ELF's path."""
+    for tool in ('s390x-linux-gnu-as', 's390x-linux-gnu-ld'):
+        if not shutil.which(tool):
+            raise AssertionError('%s is missing: run "sudo make deps" '
+                                 '(binutils-s390x-linux-gnu)' % tool)
+    name = os.path.splitext(os.path.basename(src))[0]
+    obj = os.path.join(workdir, name + '.o')
+    out = os.path.join(workdir, name)
+    ld_script = os.path.join(xv.BUILD, 'src', 'tests', 'tcg', 's390x', 'softmmu.ld')
+    subprocess.run(['s390x-linux-gnu-as', '-march=z13', '-m64', src, '-o', obj],
+                   check=True)
+    subprocess.run(['s390x-linux-gnu-ld', '-nostdlib', '-static', '-T', ld_script,
+                    '--build-id=none', obj, '-o', out], check=True)
+    return out

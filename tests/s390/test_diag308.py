@@ -5,32 +5,19 @@ run under TCG as QEMU's own check-tcg would), with and without the emulated
 Ultravisor, which does not offer the unpack facility."""
 
 import os
-import shutil
-import subprocess
 import sys
 
 import xv
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from s390common import EMULATED_UV, run  # noqa: E402
+from s390common import EMULATED_UV, build_bare_metal, run  # noqa: E402
 
 SRC = os.path.join(xv.BUILD, 'src', 'tests', 'tcg', 's390x')
 
 
 def build(workdir):
-    for tool in ('s390x-linux-gnu-as', 's390x-linux-gnu-ld'):
-        if not shutil.which(tool):
-            raise AssertionError('%s is missing: run "sudo make deps" '
-                                 '(binutils-s390x-linux-gnu)' % tool)
-    obj = os.path.join(workdir, 'diag308-pv.o')
-    out = os.path.join(workdir, 'diag308-pv')
-    subprocess.run(['s390x-linux-gnu-as', '-march=z13', '-m64',
-                    os.path.join(SRC, 'diag308-pv.S'), '-o', obj], check=True)
-    subprocess.run(['s390x-linux-gnu-ld', '-nostdlib', '-static',
-                    '-T', os.path.join(SRC, 'softmmu.ld'), '--build-id=none',
-                    obj, '-o', out], check=True)
-    return out
+    return build_bare_metal(os.path.join(SRC, 'diag308-pv.S'), workdir)
 
 
 def check(kernel, extra):

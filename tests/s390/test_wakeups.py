@@ -17,23 +17,16 @@ from xv.vm import VM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from s390common import flic, qemu  # noqa: E402
+from s390common import build_bare_metal, flic, qemu  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LD_SCRIPT = os.path.join(xv.BUILD, 'src', 'tests', 'tcg', 's390x', 'softmmu.ld')
 
 
 def build(workdir):
-    for tool in ('s390x-linux-gnu-as', 's390x-linux-gnu-ld', 's390x-linux-gnu-nm'):
-        if not shutil.which(tool):
-            raise AssertionError('%s is missing: run "sudo make deps" '
-                                 '(binutils-s390x-linux-gnu)' % tool)
-    obj = os.path.join(workdir, 'flic-wakeup.o')
-    out = os.path.join(workdir, 'flic-wakeup')
-    subprocess.run(['s390x-linux-gnu-as', '-march=z13', '-m64',
-                    os.path.join(HERE, 'flic-wakeup.S'), '-o', obj], check=True)
-    subprocess.run(['s390x-linux-gnu-ld', '-nostdlib', '-static', '-T', LD_SCRIPT,
-                    '--build-id=none', obj, '-o', out], check=True)
+    out = build_bare_metal(os.path.join(HERE, 'flic-wakeup.S'), workdir)
+    if not shutil.which('s390x-linux-gnu-nm'):
+        raise AssertionError('s390x-linux-gnu-nm is missing: run "sudo make deps" '
+                             '(binutils-s390x-linux-gnu)')
     nm = subprocess.run(['s390x-linux-gnu-nm', out], check=True,
                         capture_output=True, text=True).stdout
     done = int(re.search(r'^([0-9a-f]+) T done$', nm, re.M).group(1), 16)
