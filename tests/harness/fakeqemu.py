@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """A stand-in for qemu-system-* that misbehaves on purpose, for the harness
-tests.  It takes QEMU's -qmp unix:PATH,server=on,wait=off and -chardev
-socket,...,path=PATH,server=on options and ignores the rest.  XV_FAKE picks
+tests.  It takes the QMP chardev QEMUMachine gives QEMU (-chardev
+socket,id=mon,path=PATH: QEMU connects to the harness), keeps the console's
+socketpair end (-chardev socket,id=console,fd=N) open and ignores the rest.  XV_FAKE picks
 the misbehaviour:
   silent         never opens the QMP socket
   crash-on-quit  answers every command, aborts (SIGABRT) on quit
@@ -17,39 +18,23 @@ import os
 import signal
 import socket
 import sys
-import threading
 import time
 
 mode = os.environ.get('XV_FAKE', 'silent')
 args = sys.argv[1:]
-qmp_path = con_path = None
+qmp_path = None
 for i, a in enumerate(args):
-    if a == '-qmp':
-        qmp_path = args[i + 1].split(',')[0].split(':', 1)[1]
-    if a == '-chardev' and args[i + 1].startswith('socket,'):
+    if a == '-chardev' and args[i + 1].startswith('socket,id=mon,'):
         for kv in args[i + 1].split(','):
             if kv.startswith('path='):
-                con_path = kv[5:]
-
-
-def listen(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.bind(path)
-    s.listen(1)
-    return s
-
-
-if con_path:
-    con = listen(con_path)
-    # the console client connects first; keep its connection open
-    threading.Thread(target=lambda: (con.accept(), time.sleep(3600)), daemon=True).start()
+                qmp_path = kv[5:]
 
 if mode == 'silent' or not qmp_path:
     time.sleep(3600)
     sys.exit(0)
 
-srv = listen(qmp_path)
-c, _ = srv.accept()
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+c.connect(qmp_path)
 f = c.makefile('rwb', buffering=0)
 
 

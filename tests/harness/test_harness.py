@@ -119,7 +119,7 @@ def test_wait_event_consumes_events():
         assert time.monotonic() - t0 < 4
         # events() is the history, unconsumed
         assert [e['data']['n'] for e in vm.events('XV_TICK')] == [1, 2]
-    assert vm.exitcode == 0
+    assert vm.exitcode() == 0
 
 
 def test_guest_panic_fails_at_once(work):

@@ -1,17 +1,27 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""A QEMU process with QMP and a console, always cleaned up."""
+"""A QEMU process with QMP and a console, always cleaned up.
 
+Built on QEMU's own python/qemu/machine QEMUMachine (from the patched tree,
+put on the path by xv/__init__.py): it launches QEMU, cleans up after a
+failed launch, quits it over QMP and kills it after a timeout, runs it under
+a wrapper (LD_PRELOAD shims) and bounds every QMP call (qmp_timer).  VM adds
+what qemu-xv's suites rely on: a console read into memory and a log, a guest
+panic failing at once, QEMU's exit status checked, failures as
+AssertionErrors that name what went wrong.
+"""
+
+import asyncio
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import threading
 import time
 
-from qemu.qmp.legacy import QEMUMonitorProtocol
+from qemu.machine import QEMUMachine
+from qemu.machine.machine import AbnormalShutdown, VMLaunchFailure
 
 from . import qemu_binary
 
@@ -32,107 +42,132 @@ PANIC_RE = re.compile(r'^.*(Kernel panic - not syncing|kernel BUG at ).*$', re.M
 QMP_TIMEOUT = float(os.environ.get('XV_QMP_TIMEOUT', '120'))
 
 
-class VM:
-    """Start QEMU with a QMP socket and the serial console on a socket.
+class VM(QEMUMachine):
+    """QEMUMachine with a QMP socket and the serial console, as a context
+    manager that launches QEMU on entry.
 
-    Use as a context manager; the process is killed and its files removed on
-    exit, whatever happened, also when the launch itself fails.  Console
-    output is kept in memory and written to a log file (self.log_path) that
-    the runner shows when a test fails.
+    The process is killed and its files removed on exit, whatever happened,
+    also when the launch itself fails.  Console output is kept in memory and
+    written to a log file (self.log_path) that the runner shows when a test
+    fails; QEMU's stdout and stderr go to self.stderr_path.
 
     QEMU's exit status is checked: leaving the block asks QEMU to quit and
     fails the test if it does not exit with 0 within quit_timeout seconds
     (a crash on quit, a hang), or if it had already died from a signal
     without the test collecting its status (wait_exit).  A guest kernel
     panic fails wait_console at once (fail_on_panic=False turns that off).
-    prefix is a command put before QEMU's (e.g. ['env', 'LD_PRELOAD=...']).
+    prefix is a command put before QEMU's (QEMUMachine's wrapper, e.g.
+    ['env', 'LD_PRELOAD=...']).
     """
 
     def __init__(self, args, binary=None, name='vm', console=True,
                  logdir=None, accel='tcg', fail_on_panic=True, quit_timeout=30,
                  prefix=None, launch_timeout=30):
-        self.binary = binary or qemu_binary()
-        self.args = list(args)
-        self.name = name
-        self.want_console = console
-        self.accel = accel
         self.dir = tempfile.mkdtemp(prefix='xv-%s-' % name)
         self.logdir = logdir or os.environ.get('XV_LOGDIR') or self.dir
         os.makedirs(self.logdir, exist_ok=True)
+        base = ['-nodefaults'] + (['-accel', accel] if accel else [])
+        super().__init__(binary or qemu_binary(), args=base + list(args),
+                         wrapper=list(prefix or []), name=name,
+                         monitor_address=os.path.join(self.dir, 'qmp.sock'),
+                         log_dir=self.logdir, qmp_timer=QMP_TIMEOUT)
+        # QEMUMachine removes its temp_dir after shutdown, also after a
+        # failed launch
+        self._temp_dir = self.dir
+        self.name = name
+        self.accel = accel
+        self.want_console = console
+        if console:
+            self.set_console()
         self.log_path = os.path.join(self.logdir, '%s.console.log' % name)
-        self.stderr_path = os.path.join(self.logdir, '%s.stderr.log' % name)
-        self.proc = None
-        self.qmp = None
+        self.stderr_path = os.path.join(self.logdir, '%s.log' % name)
         self._con = None
         self._buf = ''
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._reader = None
-        self._events = []
-        self._consumed = set()
+        self._history = []
         self.fail_on_panic = fail_on_panic
         self.quit_timeout = quit_timeout
         self.launch_timeout = launch_timeout
-        self.prefix = list(prefix or [])
-        self.exitcode = None
         self._status_collected = False
-        self._qmp_ready = False
+        self._in_launch = False
+
+    @property
+    def proc(self):
+        return self._popen
 
     # -- process -----------------------------------------------------------
-    def command_line(self):
-        qmp_path = os.path.join(self.dir, 'qmp.sock')
-        cmd = [self.binary, '-nodefaults', '-display', 'none',
-               '-qmp', 'unix:%s,server=on,wait=off' % qmp_path]
-        if self.accel:
-            cmd += ['-accel', self.accel]
-        if self.want_console:
-            con_path = os.path.join(self.dir, 'console.sock')
-            cmd += ['-chardev', 'socket,id=xvcon,path=%s,server=on,wait=on' % con_path,
-                    '-serial', 'chardev:xvcon']
-        return self.prefix + cmd + self.args
+    def _pre_launch(self):
+        super()._pre_launch()
+        self._qemu_log_file.write(('# ' + ' '.join(self._qemu_full_args) + '\n').encode())
+        self._qemu_log_file.flush()
 
-    def launch(self, timeout=30):
-        cmd = self.command_line()
-        with open(self.stderr_path, 'w') as err:
-            err.write('# ' + ' '.join(cmd) + '\n')
-            err.flush()
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                         stdout=err, stderr=err)
-        deadline = time.monotonic() + timeout
-        if self.want_console:
-            self._con = self._connect(os.path.join(self.dir, 'console.sock'), deadline)
+    def _post_launch(self):
+        if self._cons_sock_pair:
+            self._cons_sock_pair[0].close()
+            self._con = socket.socket(fileno=os.dup(self._cons_sock_pair[1].fileno()))
             self._reader = threading.Thread(target=self._read_console, daemon=True)
             self._reader.start()
-        while True:
-            self.qmp = QEMUMonitorProtocol(os.path.join(self.dir, 'qmp.sock'))
-            # the greeting and qmp_capabilities are bounded too
-            self.qmp.settimeout(max(1.0, deadline - time.monotonic()))
-            try:
-                self.qmp.connect()
-                break
-            except Exception as e:  # qemu.qmp wraps socket errors in ConnectError
-                self.qmp.close()
-                self._check_alive()
-                if time.monotonic() > deadline:
-                    raise AssertionError('QEMU did not answer QMP within %ss (%s: %s)'
-                                         % (timeout, type(e).__name__, e)) from e
-                time.sleep(0.05)
-        self.qmp.settimeout(QMP_TIMEOUT)
-        self._qmp_ready = True
-        return self
+        self._accept_qmp(self.launch_timeout)
+        self._qmp.settimeout(QMP_TIMEOUT)
 
-    def _connect(self, path, deadline):
-        while True:
-            self._check_alive()
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                s.connect(path)
-                return s
-            except OSError:
-                s.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    def _accept_qmp(self, timeout):
+        """QEMUMachine's accept, watching the process: a QEMU that exits
+        fails at once, one that never connects after timeout seconds."""
+        legacy = self._qmp
+        client = legacy._qmp   # qemu.qmp.QMPClient behind the legacy API
+        client.await_greeting = client.negotiate = True
+        deadline = time.monotonic() + timeout
+        popen = self._popen
+
+        async def accept():
+            task = asyncio.ensure_future(client.accept())
+            while True:
+                done, _ = await asyncio.wait([task], timeout=0.1)
+                if done:
+                    return task.result()
+                if popen.poll() is not None or time.monotonic() > deadline:
+                    task.cancel()
+                    try:
+                        await task
+                    except BaseException:
+                        pass
+                    return None
+
+        try:
+            legacy._sync(accept())
+        except Exception as e:
+            self._kill_now()
+            raise AssertionError('QMP negotiation with QEMU failed: %s: %s; %s'
+                                 % (type(e).__name__, e, self.stderr().strip()[-2000:])) from e
+        if popen.poll() is not None:
+            raise AssertionError('QEMU exited with status %d: %s'
+                                 % (popen.returncode, self.stderr().strip()[-2000:]))
+        if client.greeting is None:
+            self._kill_now()
+            raise AssertionError('QEMU did not answer QMP within %ss' % timeout)
+
+    def _kill_now(self):
+        if self._popen and self._popen.poll() is None:
+            self._popen.kill()
+            self._popen.wait()
+
+    def launch(self, timeout=None):
+        if timeout is not None:
+            self.launch_timeout = timeout
+        self._in_launch = True
+        try:
+            super().launch()
+        except VMLaunchFailure as e:
+            cause = e.__cause__
+            if isinstance(cause, AssertionError):
+                raise AssertionError(str(cause)) from cause
+            raise AssertionError('QEMU failed to launch: %s: %s; %s'
+                                 % (type(cause).__name__, cause, (e.output or '')[-2000:])) from e
+        finally:
+            self._in_launch = False
+        return self
 
     def _exited_after_eof(self, grace=5.0):
         """After the QMP socket failed: has QEMU exited?  A dying process
@@ -140,19 +175,24 @@ class VM:
         instead of racing with the exit (that race made a crash read as
         'QMP connection lost')."""
         try:
-            self.proc.wait(grace)
+            self._popen.wait(grace)
         except subprocess.TimeoutExpired:
             return False
         return True
 
     def _check_alive(self):
-        if self.proc.poll() is not None:
+        if self._popen.poll() is not None:
             raise AssertionError('QEMU exited with status %d: %s'
-                                 % (self.proc.returncode, self.stderr().strip()[-2000:]))
+                                 % (self._popen.returncode, self.stderr().strip()[-2000:]))
 
     def stderr(self):
-        with open(self.stderr_path, errors='replace') as f:
-            return ''.join(line for line in f if not line.startswith('# '))
+        """What QEMU printed (stdout and stderr), without the command line."""
+        try:
+            with open(self.stderr_path, errors='replace') as f:
+                text = f.read()
+        except OSError:
+            text = self.get_log() or ''
+        return ''.join(line for line in text.splitlines(True) if not line.startswith('# '))
 
     def _read_console(self):
         with open(self.log_path, 'w', errors='replace') as log:
@@ -210,28 +250,32 @@ class VM:
     # -- QMP -----------------------------------------------------------------
     def _qmp_call(self, name, args, timeout):
         """cmd_raw with a deadline; a dead or silent QEMU fails at once."""
+        qmp = self._qmp
         if timeout is not None:
-            self.qmp.settimeout(timeout)
+            qmp.settimeout(timeout)
         try:
-            return self.qmp.cmd_raw(name, args or None)
+            return qmp.cmd_raw(name, args or None)
         except Exception as e:
             timed_out = 'imeout' in type(e).__name__
-            if self.proc.poll() is not None if timed_out else self._exited_after_eof():
+            if self._popen.poll() is not None if timed_out else self._exited_after_eof():
                 raise AssertionError('QEMU exited with status %d during %s: %s'
-                                     % (self.proc.returncode, name,
+                                     % (self._popen.returncode, name,
                                         self.stderr().strip()[-2000:])) from e
             raise AssertionError('QMP %s failed or got no answer within %ss: %s: %s'
                                  % (name, timeout or QMP_TIMEOUT, type(e).__name__, e)) from e
         finally:
             if timeout is not None:
-                self.qmp.settimeout(QMP_TIMEOUT)
+                qmp.settimeout(QMP_TIMEOUT)
 
     def cmd(self, name, _timeout=None, **args):
-        """Run a QMP command; return its result or raise QMPCommandError."""
+        """Run a QMP command; return its result or raise QMPCommandError.
+        Argument names are passed as they are (no '_' to '-')."""
         resp = self._qmp_call(name, args, _timeout)
         self._pull_events(0)
         if 'error' in resp:
             raise QMPCommandError(name, resp['error'])
+        if name == 'quit':
+            self._quit_issued = True
         return resp['return']
 
     def cmd_error(self, name, _timeout=None, **args):
@@ -247,9 +291,10 @@ class VM:
 
     def _pull_events(self, wait):
         """Move the events QEMU sent (waiting up to wait seconds for one)
-        into self._events; a closed QMP connection fails at once."""
+        into the history and QEMUMachine's queue for event_wait; a closed
+        QMP connection fails at once."""
         try:
-            got = self.qmp.get_events(wait=float(wait) if wait else False)
+            got = self._qmp.get_events(wait=float(wait) if wait else False)
         except Exception as e:
             # qemu.qmp raises on a timeout (nothing came) and on EOF
             if 'imeout' in type(e).__name__:
@@ -259,25 +304,28 @@ class VM:
                 self._check_alive()
             raise AssertionError('QMP connection lost: %s: %s'
                                  % (type(e).__name__, e)) from e
+        self._history.extend(got)
         self._events.extend(got)
 
     def events(self, name=None, wait=0.0):
         """Every event received so far (waiting up to wait seconds for a
         new one), optionally only those named name.  Does not consume."""
         self._pull_events(wait)
-        return [e for e in self._events if name is None or e['event'] == name]
+        return [e for e in self._history if name is None or e['event'] == name]
 
-    def wait_event(self, name, timeout=30):
-        """Return the oldest event named name not returned by wait_event
-        before, waiting up to timeout seconds; it is consumed, so two calls
-        wait for two events.  Fails at once if QEMU exits."""
+    def wait_event(self, name, timeout=30, match=None):
+        """Return the oldest event named name (and matching match, see
+        QEMUMachine.event_match) not returned before, waiting up to timeout
+        seconds; QEMUMachine.event_wait consumes it, so two calls wait for
+        two events.  Fails at once if QEMU exits."""
         deadline = time.monotonic() + timeout
         while True:
             self._pull_events(0)
-            for i, e in enumerate(self._events):
-                if e['event'] == name and i not in self._consumed:
-                    self._consumed.add(i)
-                    return e
+            ev = self.event_wait(name, timeout=0, match=match)
+            if ev is not None:
+                if not any(ev is h for h in self._history):
+                    self._history.append(ev)
+                return ev
             self._check_alive()
             left = deadline - time.monotonic()
             if left <= 0:
@@ -289,77 +337,68 @@ class VM:
         """Wait for QEMU to exit by itself; return its exit status, which
         must be expect (None: any)."""
         try:
-            rc = self.proc.wait(timeout)
+            rc = self._popen.wait(timeout)
         except subprocess.TimeoutExpired:
             raise AssertionError('QEMU did not exit within %ss; console ends with:\n%s'
                                  % (timeout, self.console[-1500:]))
         self._status_collected = True
-        self.exitcode = rc
+        self._quit_issued = True
         if expect is not None and rc != expect:
             raise AssertionError('QEMU exited with status %d, not %d: %s; console ends with:\n%s'
                                  % (rc, expect, self.stderr().strip()[-1500:],
                                     self.console[-1500:]))
         return rc
 
-    def _kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def shutdown(self, check=True):
-        """Quit QEMU (kill it after quit_timeout seconds) and remove its
-        files.  With check, a QEMU that did not quit cleanly, or died from a
-        signal without the test collecting its status, is an error."""
+    def shutdown(self, check=True, hard=False, timeout=None):
+        """Quit QEMU (QEMUMachine.shutdown: quit, killed after quit_timeout
+        seconds) and remove its files.  With check, a QEMU that did not quit
+        cleanly, or died from a signal without the test collecting its
+        status, is an error.  (QEMUMachine's wait() and kill() call this
+        with hard/timeout.)"""
         problem = None
+        # after a failed launch (QEMUMachine.launch calls wait()), the
+        # launch error is the one to report
+        check = check and not self._in_launch
+        timeout = self.quit_timeout if timeout is None else timeout
         try:
-            if self.proc and self.proc.poll() is None and not self._qmp_ready:
-                # the launch failed: nobody to ask to quit
-                self._kill()
-            elif self.proc and self.proc.poll() is None:
-                if self.qmp:
-                    try:
-                        self.qmp.settimeout(self.quit_timeout)
-                        self.qmp.cmd_raw('quit')
-                    except Exception:
-                        pass    # QEMU may close the socket before answering
+            if not self._launched:
+                pass
+            elif hard or self._popen.poll() is not None:
+                rc = self._popen.poll()
+                if rc is not None and rc < 0 and not self._status_collected:
+                    problem = 'QEMU died from signal %d' % -rc
+                super().shutdown(hard=True)
+            else:
                 try:
-                    rc = self.proc.wait(self.quit_timeout)
-                    if rc != 0:
-                        problem = 'QEMU exited with status %d on quit' % rc
-                except subprocess.TimeoutExpired:
-                    self._kill()
-                    problem = 'QEMU did not quit within %ss and was killed' % self.quit_timeout
-            elif self.proc and not self._status_collected and self.proc.returncode < 0:
-                problem = 'QEMU died from signal %d' % -self.proc.returncode
+                    self._qmp.settimeout(timeout)
+                    super().shutdown(timeout=timeout)
+                except AbnormalShutdown:
+                    pass    # QEMUMachine killed it; the status says why
+                rc = self._popen.returncode
+                if rc == -9:
+                    problem = 'QEMU did not quit within %ss and was killed' % timeout
+                elif rc != 0:
+                    problem = 'QEMU exited with status %d on quit' % rc
         finally:
-            self._kill()
-            if self.proc:
-                self.exitcode = self.proc.returncode
-            for closer in (self.qmp, self._con):
+            self._kill_now()
+            if self._con:
                 try:
-                    if closer:
-                        closer.close()
-                except Exception:
+                    self._con.shutdown(socket.SHUT_RDWR)
+                except OSError:
                     pass
+                self._con.close()
             if self._reader:
                 self._reader.join(5)
             if problem:
-                try:
-                    problem += ': ' + self.stderr().strip()[-2000:]
-                except OSError:
-                    pass
+                problem += ': ' + self.stderr().strip()[-2000:]
             shutil.rmtree(self.dir, ignore_errors=True)
         if check and problem:
             raise AssertionError(problem)
-        return self.exitcode
+        return self.exitcode()
 
     def __enter__(self):
-        try:
-            return self.launch(self.launch_timeout)
-        except BaseException:
-            # __exit__ does not run when __enter__ raises
-            self.shutdown(check=False)
-            raise
+        # QEMUMachine.launch cleans up after a failed launch
+        return self.launch()
 
     def __exit__(self, exc_type, *exc):
         # a failure in the test comes first; QEMU's status is checked only
