@@ -22,7 +22,7 @@ from common import compare
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'tests', 'split-lock'))
-from splitlock import CPU_NONE, CPU_SLD, microguest  # noqa: E402
+from split_lock_common import CPU_NONE, CPU_SLD, microguest  # noqa: E402
 
 
 def run_guest(binary, cpu, mode):

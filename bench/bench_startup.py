@@ -36,13 +36,11 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 from common import binaries
-from qemu.qmp.legacy import QEMUMonitorProtocol
 
 from xv.guest import linux_args
 from xv.vm import VM
@@ -121,45 +119,20 @@ def unlimited_memlock():
 
 def time_qmp(binary, accel, mode, gib):
     """Seconds from exec to a paused guest answering query-status."""
-    d = tempfile.mkdtemp(prefix='xv-bench-startup-')
-    sock = os.path.join(d, 'qmp.sock')
-    cmd = [binary, '-nodefaults', '-display', 'none', '-S', '-M', 'q35',
-           '-qmp', 'unix:%s,server=on,wait=off' % sock] + \
-        accel_args(accel) + memory_args(mode, gib)
-    qmp = None
-    with open(os.path.join(d, 'stderr'), 'w') as err:
-        t0 = time.monotonic()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err,
-                                stderr=err, preexec_fn=unlimited_memlock)
+    vm = VM(['-S', '-M', 'q35'] + accel_args(accel) + memory_args(mode, gib),
+            binary=binary, name='bench-startup-qmp', console=False, accel=None,
+            launch_timeout=120, quit_timeout=120)
+    old = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    unlimited_memlock()       # inherited by the QEMU child
     try:
-        while True:
-            if proc.poll() is not None:
-                with open(os.path.join(d, 'stderr')) as f:
-                    raise RuntimeError('%s exited: %s' % (' '.join(cmd), f.read().strip()))
-            try:
-                qmp = QEMUMonitorProtocol(sock)
-                qmp.connect()
-                break
-            except Exception:  # qemu.qmp wraps socket errors in ConnectError
-                qmp = None
-                time.sleep(0.002)
-        status = qmp.cmd_raw('query-status')['return']['status']
-        elapsed = time.monotonic() - t0
-        assert status == 'prelaunch', status
+        t0 = time.monotonic()
+        with vm:
+            status = vm.cmd('query-status')['status']
+            elapsed = time.monotonic() - t0
+            assert status == 'prelaunch', status
         return elapsed
     finally:
-        if qmp:
-            try:
-                qmp.cmd_raw('quit')
-                qmp.close()
-            except Exception:
-                pass
-        try:
-            proc.wait(120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(d, ignore_errors=True)
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, old)
 
 
 def time_init(binary, accel, mode, gib):

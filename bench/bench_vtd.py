@@ -22,12 +22,13 @@ nested exists only in the fork and is compared with the fork's first stage.
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 from common import binaries, RUNS
+
+from xv.vm import VM
 
 DMAS = int(os.environ.get('XV_BENCH_VTD_DMAS', '20'))
 IOMMU = 0xfed90000
@@ -60,12 +61,11 @@ class QTest:
         srv = socket.socket(socket.AF_UNIX)
         srv.bind(path)
         srv.listen(1)
-        self.proc = subprocess.Popen(
-            [binary, '-machine', 'q35,accel=qtest', '-nodefaults', '-display', 'none',
-             '-m', '1G', '-qtest', 'unix:' + path,
-             '-device', 'intel-iommu,' + iommu_opts, '-device', 'iommu-testdev'],
-            stdout=subprocess.DEVNULL,
-            stderr=open(os.path.join(work, 'qemu.err'), 'w'))
+        self.vm = VM(['-machine', 'q35', '-m', '1G', '-qtest', 'unix:' + path,
+                      '-device', 'intel-iommu,' + iommu_opts, '-device', 'iommu-testdev'],
+                     binary=binary, accel='qtest', console=False, name='bench-vtd',
+                     logdir=work)
+        self.vm.launch()
         srv.settimeout(30)
         self.sock, _ = srv.accept()
         srv.close()
@@ -94,8 +94,7 @@ class QTest:
 
     def close(self):
         self.sock.close()
-        self.proc.kill()
-        self.proc.wait(timeout=30)
+        self.vm.shutdown()
 
 
 def qwords(vals):

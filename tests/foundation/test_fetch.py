@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 
-from xv import ROOT
+from xv import ROOT, lock_field
 
 DEBIAN_TAR = 'qemu_11.1.1+ds-1.debian.tar.xz'
 
@@ -17,11 +17,7 @@ def fetch(env, *names):
 
 
 def lock_sha(name):
-    for line in open(os.path.join(ROOT, 'upstream.lock')):
-        f = line.split()
-        if len(f) >= 3 and f[0] == 'file' and f[1] == name:
-            return f[2]
-    raise AssertionError('%s not in upstream.lock' % name)
+    return lock_field('file', name)
 
 
 def isolated(work, **extra):

@@ -5,7 +5,7 @@ The ioctl sequence is recorded first (q35, -accel kvm -S, quit), so the
 matrix follows what this QEMU on this host really does.  Each distinct
 request fails on its first call (ENOMEM), with and without '-accel tcg'
 configured as a fallback; each capability the host reports is also made to
-read as unsupported, on every check of it.  See kvmfaults.py for the outcomes and judge() for
+read as unsupported, on every check of it.  See kvm_faults_common.py for the outcomes and judge() for
 what is acceptable.  Cases listed in ./known-failures (with the reason) are
 printed as KNOWN instead of failing (the list is empty).
 """
@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import kvmfaults as kf  # noqa: E402
+import kvm_faults_common as kf  # noqa: E402
 
 _calls = None
 

@@ -12,7 +12,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import kvmfaults as kf  # noqa: E402
+import kvm_faults_common as kf  # noqa: E402
 
 BUS_LOCK = 'q35,bus-lock-ratelimit=10'
 

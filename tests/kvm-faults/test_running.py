@@ -9,15 +9,14 @@ answering QMP, and quit cleanly; a 'system_reset' must bring it back.
 """
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import kvmfaults as kf  # noqa: E402
-from qemu.qmp.legacy import QEMUMonitorProtocol  # noqa: E402
+import kvm_faults_common as kf  # noqa: E402
+from xv.vm import VM  # noqa: E402
 
 
 class Session:
@@ -28,7 +27,6 @@ class Session:
         self.dir = tempfile.mkdtemp(prefix='xvf-run-')
         self.armed = os.path.join(self.dir, 'armed') if armed else None
         self.trig = os.path.join(self.dir, 'triggered')
-        qmp_path = os.path.join(self.dir, 'qmp.sock')
         env = dict(os.environ, LD_PRELOAD=kf.shim(), XVF_TRIGGERED=self.trig)
         for k in ('XVF_REQ', 'XVF_NTH', 'XVF_ERRNO', 'XVF_CAP', 'XVF_CAP_RET',
                   'XVF_LOG', 'XVF_ARMED'):
@@ -42,34 +40,22 @@ class Session:
             env['XVF_ARMED'] = self.armed
         if sanitize:
             kf.sanitizer_env(env)
-        self.errf = open(os.path.join(self.dir, 'stderr'), 'w+')
-        self.proc = subprocess.Popen(
-            [qemu or kf.binary(), '-nodefaults', '-display', 'none', '-S',
-             '-M', machine, '-accel', 'kvm',
-             '-qmp', 'unix:%s,server=on,wait=off' % qmp_path],
-            stdin=subprocess.DEVNULL, stdout=self.errf, stderr=self.errf, env=env)
-        deadline = time.monotonic() + 30
-        while True:
-            assert self.proc.poll() is None, 'QEMU exited at start:\n' + self.stderr()
-            assert time.monotonic() < deadline, 'no QMP socket'
-            if os.path.exists(qmp_path):
-                try:
-                    self.qmp = QEMUMonitorProtocol(qmp_path)
-                    self.qmp.connect()
-                    break
-                except Exception:   # qemu.qmp's ConnectError is no OSError
-                    self.qmp.close()
-            time.sleep(0.05)
+        self.vm = VM(['-S', '-M', machine], binary=qemu or kf.binary(), name='kvmfault-run',
+                     console=False, accel='kvm', prefix=kf.env_prefix(env))
+        try:
+            self.vm.launch()
+        except BaseException:
+            subprocess.run(['rm', '-rf', self.dir])
+            raise
+        self.proc = self.vm.proc
+        self.qmp = self.vm._qmp
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         """Never leave QEMU behind, whatever the test did."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-        self.errf.close()
+        self.vm.shutdown(check=False)
         subprocess.run(['rm', '-rf', self.dir])
 
     def cmd(self, name, **args):
@@ -96,26 +82,14 @@ class Session:
         return os.path.exists(self.trig)
 
     def stderr(self):
-        self.errf.flush()
-        with open(self.errf.name) as f:
-            return f.read()
+        return self.vm.stderr()
 
     def quit(self):
         """quit over QMP; the exit status, after checking for sanitizer reports."""
-        try:
-            self.qmp.cmd_raw('quit')
-        finally:
-            try:
-                self.qmp.close()
-            except Exception:  # QEMU may be gone before the close completes
-                pass
-        try:
-            st = self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-            raise AssertionError('QEMU did not quit')
+        st = self.vm.shutdown(check=False)
         err = self.stderr()
+        assert st != -9, 'QEMU did not quit within %ss and was killed:\n%s' % (
+            self.vm.quit_timeout, err[-2000:])
         san = kf.SANITIZER_RX.search(err)
         assert not san and st not in (66, 67), 'sanitizer report:\n' + err[-3000:]
         assert st == 0, 'exit status %d after quit:\n%s' % (st, err[-2000:])

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import kvmfaults as kf  # noqa: E402
+import kvm_faults_common as kf  # noqa: E402
 
 KVM_IDENTITY = '00000000feffc000 - 00000000ff000000 = 2 RESERVED'
 

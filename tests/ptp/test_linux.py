@@ -13,7 +13,7 @@ from xv.guest import guest_exit_status, linux_args
 from xv.vm import VM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ptpcommon import CPU_OFF, CPU_PTP, aarch64_binary, build_ptp_read  # noqa: E402
+from ptp_common import CPU_OFF, CPU_PTP, aarch64_binary, build_ptp_read  # noqa: E402
 
 SCRIPT = r'''
 dmesg | grep -E 'SMC Calling Convention|smccc|KVM|ptp' | sed 's/^/DMESG: /'

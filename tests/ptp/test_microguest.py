@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ptpcommon import (CPU_OFF, CPU_PTP, KVM_UID, NOT_SUPPORTED,  # noqa: E402
+from ptp_common import (CPU_OFF, CPU_PTP, KVM_UID, NOT_SUPPORTED,  # noqa: E402
                        run_microguest)
 
 # Functions that must stay NOT_SUPPORTED with the property on
@@ -91,7 +91,7 @@ def test_property_default_and_refusal(work):
     on a CPU without the generic timer."""
     import subprocess
     from xv.vm import VM
-    from ptpcommon import aarch64_binary
+    from ptp_common import aarch64_binary
 
     for cpu, want in (('max', False), ('max,x-kvm-ptp=on', True)):
         with VM(['-M', 'virt', '-cpu', cpu, '-S'], binary=aarch64_binary(),

@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from xv.vm import VM  # noqa: E402
-from s390common import EMULATED_UV, qemu, run  # noqa: E402
+from s390_common import EMULATED_UV, qemu, run  # noqa: E402
 
 # (device, its options, the setting the error must name)
 BAD = [

@@ -11,7 +11,7 @@ import xv
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from s390common import EMULATED_UV, build_bare_metal, run  # noqa: E402
+from s390_common import EMULATED_UV, build_bare_metal, run  # noqa: E402
 
 SRC = os.path.join(xv.BUILD, 'src', 'tests', 'tcg', 's390x')
 

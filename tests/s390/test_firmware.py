@@ -8,7 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from s390common import run  # noqa: E402
+from s390_common import run  # noqa: E402
 
 
 def test_s390_ccw_firmware_runs():

@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from xv.guest import linux_args, guest_exit_status  # noqa: E402
 from xv.vm import VM  # noqa: E402
-from s390common import adapter, disk, flic, qemu  # noqa: E402
+from s390_common import adapter, disk, flic, qemu  # noqa: E402
 
 READS = 40
 VIRTIO_ISC = 3      # Linux's virtio_ccw adapter interruption subclass

@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from xv.guest import linux_args, guest_exit_status  # noqa: E402
 from xv.vm import VM  # noqa: E402
-from s390common import EMULATED_UV, disk, qemu  # noqa: E402
+from s390_common import EMULATED_UV, disk, qemu  # noqa: E402
 
 KERNEL = '6.12'
 REFUSED = re.compile(r'virtio_rng virtio\d+: device must provide '

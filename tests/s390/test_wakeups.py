@@ -17,7 +17,7 @@ from xv.vm import VM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from s390common import build_bare_metal, flic, qemu  # noqa: E402
+from s390_common import build_bare_metal, flic, qemu  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

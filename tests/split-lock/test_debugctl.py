@@ -12,7 +12,7 @@ import time
 from xv.vm import VM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from splitlock import CPU_NONE, CPU_SLD, microguest_args, results  # noqa: E402
+from split_lock_common import CPU_NONE, CPU_SLD, microguest_args, results  # noqa: E402
 
 GP = '13 err 0x0 at_insn 1'
 SUBSECTION = b'cpu/split_lock_msrs'

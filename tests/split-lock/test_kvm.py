@@ -8,21 +8,19 @@ MSR_IA32_CORE_CAPABILITIES, bus-lock-detect in KVM_GET_SUPPORTED_CPUID and
 makes KVM_CAP_X86_BUS_LOCK_EXIT read 0."""
 
 import os
-import subprocess
 import sys
 
 import xv
-from xv import qemu_binary
-from xv.vm import VM
+from xv.vm import VM, run_to_exit
 
 sys.path.insert(0, os.path.join(xv.ROOT, 'tests', 'kvm-faults'))
-import kvmfaults as kf  # noqa: E402
+import kvm_faults_common as kf  # noqa: E402
 
 MSR_IA32_CORE_CAPABILITY = 0xcf
 CORE_CAP_SPLIT_LOCK_DETECT = 1 << 5
 
 
-need_kvm = kf.need_kvm
+need_kvm = xv.need_kvm
 
 
 def without_features():
@@ -36,11 +34,8 @@ def without_features():
 
 def qemu_fails(args):
     """Run QEMU that must refuse to start; return (status, stderr)."""
-    p = subprocess.run([qemu_binary(), '-nodefaults', '-display', 'none',
-                        '-accel', 'kvm', '-S'] + args,
-                       stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=60, env=dict(os.environ, **without_features()))
-    return p.returncode, p.stderr
+    prefix = ['env'] + ['%s=%s' % kv for kv in without_features().items()]
+    return run_to_exit(['-S'] + args, accel='kvm', prefix=prefix, name='kvm-fails')
 
 
 def warnings(cpu):

@@ -12,7 +12,7 @@ from xv.guest import linux_args, guest_exit_status
 from xv.vm import VM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from splitlock import counters, guest_program  # noqa: E402
+from split_lock_common import counters, guest_program  # noqa: E402
 
 PFX = 'x86/split lock detection: '
 

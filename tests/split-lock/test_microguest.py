@@ -8,7 +8,7 @@ import sys
 from xv.vm import VM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from splitlock import CPU_NONE, CPU_SLD, microguest_args, results  # noqa: E402
+from split_lock_common import CPU_NONE, CPU_SLD, microguest_args, results  # noqa: E402
 
 AC = '17 err 0x0 at_insn 1'     # #AC(0) reported on the locked instruction
 GP = '13 err 0x0 at_insn 1'

@@ -8,7 +8,7 @@ import time
 from xv.vm import VM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from splitlock import CPU_SLD, microguest_args, results  # noqa: E402
+from split_lock_common import CPU_SLD, microguest_args, results  # noqa: E402
 
 
 def test_msrs_migrate(work):

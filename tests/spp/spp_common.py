@@ -33,8 +33,7 @@ def symbols(workdir):
             for w in (l.split() for l in out.splitlines()) if len(w) == 3}
 
 
-def kvm_usable():
-    return os.access('/dev/kvm', os.R_OK | os.W_OK)
+kvm_usable = xv.kvm_usable
 
 
 def set_masks(vm, pages):

@@ -9,18 +9,14 @@ import hashlib
 import os
 import sys
 
-from xv import ROOT
+from xv import lock_field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vsva_common import HERE, l1_kernel  # noqa: E402
 
 
 def pinned(name):
-    for line in open(os.path.join(ROOT, 'upstream.lock')):
-        f = line.split()
-        if len(f) >= 3 and f[0] == 'built' and f[1] == name:
-            return f[2]
-    raise AssertionError('upstream.lock pins no built %s' % name)
+    return lock_field('built', name)
 
 
 def sha256(path):

@@ -33,7 +33,7 @@ EOPNOTSUPP = 95
 
 def base_binary():
     """The unpatched base as 'make base' (and 'make bench') builds it."""
-    path = os.environ.get('XV_QEMU_X86_64_BASE') or qemu_binary('x86_64', 'base')
+    path = qemu_binary('x86_64', 'base')
     assert os.path.exists(path), '%s is missing: run make base' % path
     return path
 

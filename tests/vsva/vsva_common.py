@@ -5,7 +5,7 @@ import os
 import re
 import subprocess
 
-from xv import BUILD, ROOT
+from xv import BUILD, ROOT, up_to_date
 from xv.guest import guest_dir, initramfs_with
 from xv.vm import VM
 
@@ -51,7 +51,7 @@ def program():
     headers = os.path.join(BUILD, 'src', 'linux-headers')
     assert os.path.exists(os.path.join(headers, 'linux', 'iommufd.h')), (
         '%s has no linux/iommufd.h: run make prepare' % headers)
-    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+    if not up_to_date(out, src):
         subprocess.run(['gcc', '-static', '-O2', '-Wall', '-Wextra', '-Werror',
                         '-I', headers, '-o', out, src], check=True)
     return out

@@ -97,6 +97,15 @@ class VM(QEMUMachine):
     def proc(self):
         return self._popen
 
+    @property
+    def args(self):
+        """QEMU's arguments after the harness's own; settable before launch."""
+        return self._args
+
+    @args.setter
+    def args(self, value):
+        self._args = list(value)
+
     # -- process -----------------------------------------------------------
     def _pre_launch(self):
         super()._pre_launch()
@@ -109,8 +118,9 @@ class VM(QEMUMachine):
             self._con = socket.socket(fileno=os.dup(self._cons_sock_pair[1].fileno()))
             self._reader = threading.Thread(target=self._read_console, daemon=True)
             self._reader.start()
-        self._accept_qmp(self.launch_timeout)
-        self._qmp.settimeout(QMP_TIMEOUT)
+        if self._qmp_connection:
+            self._accept_qmp(self.launch_timeout)
+            self._qmp.settimeout(QMP_TIMEOUT)
 
     def _accept_qmp(self, timeout):
         """QEMUMachine's accept, watching the process: a QEMU that exits
@@ -369,8 +379,19 @@ class VM(QEMUMachine):
                     problem = 'QEMU died from signal %d' % -rc
                 super().shutdown(hard=True)
             else:
+                # quit here first: QEMUMachine kills QEMU at once when its
+                # quit fails, also when QEMU is exiting by itself (a crash
+                # on quit, an error exit), and SIGKILL would hide that status
                 try:
                     self._qmp.settimeout(timeout)
+                    self._qmp.cmd_raw('quit')
+                    self._quit_issued = True
+                except Exception as e:
+                    if 'imeout' in type(e).__name__:
+                        self._kill_now()
+                    else:
+                        self._exited_after_eof()
+                try:
                     super().shutdown(timeout=timeout)
                 except AbnormalShutdown:
                     pass    # QEMUMachine killed it; the status says why
@@ -411,3 +432,18 @@ class QMPCommandError(AssertionError):
     def __init__(self, name, error):
         super().__init__('%s failed: %s: %s' % (name, error.get('class'), error.get('desc')))
         self.error = error
+
+
+def run_to_exit(args, binary=None, timeout=60, accel=None, prefix=None, name='run'):
+    """Run QEMU without QMP until it exits by itself (a QEMU that must
+    refuse to start, a guest that powers off); return (exit status, what
+    QEMU printed).  Past timeout seconds it is killed and that is an
+    AssertionError."""
+    vm = VM(args, binary=binary, name=name, console=False, accel=accel, prefix=prefix)
+    vm.set_qmp_monitor(False)
+    vm.launch()
+    try:
+        rc = vm.wait_exit(timeout, expect=None)
+        return rc, vm.stderr()
+    finally:
+        vm.shutdown(check=False)

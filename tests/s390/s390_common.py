@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import xv
+from xv.vm import run_to_exit
 
 EMULATED_UV = ['-object', 'x-s390-emulated-uv,id=uv0',
                '-M', 's390-ccw-virtio,confidential-guest-support=uv0']
@@ -41,11 +42,8 @@ def adapter(info, kind, isc):
 
 
 def run(args, timeout=60):
-    """Run QEMU to completion; return (exit status, stderr)."""
-    p = subprocess.run([qemu(), '-nodefaults', '-display', 'none'] + args,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=timeout)
-    return p.returncode, p.stdout.decode(errors='replace')
+    """Run QEMU to completion; return (exit status, what it printed)."""
+    return run_to_exit(args, binary=qemu(), timeout=timeout, name='s390-run')
 
 
 def build_bare_metal(src, workdir):

@@ -5,7 +5,7 @@ import os
 import re
 import subprocess
 
-from xv import BUILD
+from xv import BUILD, up_to_date
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -22,8 +22,7 @@ def microguest():
     out = os.path.join(out_dir, 'microguest.elf')
     srcs = [os.path.join(HERE, f) for f in
             ('microguest.c', 'microguest-start.S', 'build-microguest.sh')]
-    if (not os.path.exists(out) or
-            os.path.getmtime(out) < max(os.path.getmtime(s) for s in srcs)):
+    if not up_to_date(out, *srcs):
         subprocess.run([os.path.join(HERE, 'build-microguest.sh'), out],
                        check=True)
     return out
@@ -49,7 +48,7 @@ def guest_program():
     os.makedirs(out_dir, exist_ok=True)
     out = os.path.join(out_dir, 'splitlock-prog')
     src = os.path.join(HERE, 'splitlock-prog.c')
-    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+    if not up_to_date(out, src):
         subprocess.run(['gcc', '-static', '-O2', '-Wall', '-Werror', '-o', out, src],
                        check=True)
     return out

@@ -16,7 +16,7 @@ KVM_CHECK_EXTENSION return 0), and classifies what QEMU did:
   bad-*       came up but in a wrong state (details in the case's notes)
 
 Run as a script for a table of one binary (the closing-note table):
-  /usr/bin/python3 tests/kvm-faults/kvmfaults.py [--binary QEMU] [--caps]
+  /usr/bin/python3 tests/kvm-faults/kvm_faults_common.py [--binary QEMU] [--caps]
 """
 
 import os
@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'lib'))
 
 import xv  # noqa: E402
-from qemu.qmp.legacy import QEMUMonitorProtocol  # noqa: E402
+from xv.vm import VM  # noqa: E402
 
 KVM_HEADERS = ['/usr/include/linux/kvm.h', '/usr/include/x86_64-linux-gnu/asm/kvm.h']
 SANITIZER_RX = re.compile(r'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|'
@@ -47,9 +47,7 @@ def work_dir():
     return d
 
 
-def _newer(target, *sources):
-    return os.path.exists(target) and all(os.path.getmtime(target) >= os.path.getmtime(s)
-                                          for s in sources)
+_newer = xv.up_to_date
 
 
 def shim():
@@ -134,12 +132,10 @@ def asan_binary_or_skip():
 
 
 def binary():
-    return os.environ.get('XVF_QEMU') or xv.qemu_binary()
+    return xv.qemu_binary()
 
 
-def need_kvm():
-    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
-        raise xv.Skip('/dev/kvm is not usable here')
+need_kvm = xv.need_kvm
 
 
 def sanitizer_env(env):
@@ -221,6 +217,13 @@ def host_env(caps=None, cpuid_clear=(), msr_clear=None):
     return env
 
 
+def env_prefix(env):
+    """QEMUMachine's wrapper that gives QEMU the environment env: env(1)
+    unsets what env lacks (stale XVF_* settings) and sets what differs."""
+    prefix = ['env'] + ['--unset=' + k for k in os.environ if k not in env]
+    return prefix + ['%s=%s' % (k, v) for k, v in env.items() if os.environ.get(k) != v]
+
+
 def run_case(qemu=None, req=None, nth=1, err=ENOMEM, cap=None, cap_ret=0, fallback=False,
              machine='q35', extra=(), sanitize=False, timeout=60, log=None,
              enable_cap=None, partial=False, host=None):
@@ -233,7 +236,6 @@ def run_case(qemu=None, req=None, nth=1, err=ENOMEM, cap=None, cap_ret=0, fallba
     qemu = qemu or binary()
     r = Result()
     d = tempfile.mkdtemp(prefix='xvf-')
-    qmp_path = os.path.join(d, 'qmp.sock')
     trig = os.path.join(d, 'triggered')
     env = dict(os.environ, LD_PRELOAD=shim(), XVF_TRIGGERED=trig)
     for k in [k for k in env if k.startswith('XVF_') and k != 'XVF_TRIGGERED']:
@@ -253,54 +255,31 @@ def run_case(qemu=None, req=None, nth=1, err=ENOMEM, cap=None, cap_ret=0, fallba
         env['XVF_LOG'] = log
     if sanitize:
         sanitizer_env(env)
-    cmd = [qemu, '-nodefaults', '-display', 'none', '-S', '-M', machine,
-           '-qmp', 'unix:%s,server=on,wait=off' % qmp_path, '-accel', 'kvm']
-    if fallback:
-        cmd += ['-accel', 'tcg']
-    cmd += list(extra)
-    errf = open(os.path.join(d, 'stderr'), 'w+')
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=errf, stderr=errf, env=env)
-    qmp = None
+    prefix = env_prefix(env)
+    args = ['-S', '-M', machine] + (['-accel', 'tcg'] if fallback else []) + list(extra)
+    vm = VM(args, binary=qemu, name='kvmfault', console=False, accel='kvm',
+            prefix=prefix, launch_timeout=timeout)
     deadline = time.monotonic() + timeout
     try:
-        while True:
-            if p.poll() is not None:
-                break
-            if os.path.exists(qmp_path):
-                q = QEMUMonitorProtocol(qmp_path)
-                try:
-                    q.connect()
-                    qmp = q
-                    break
-                except Exception:
-                    pass
-            if time.monotonic() > deadline:
-                r.outcome = 'hang'
-                break
-            time.sleep(0.05)
-        if qmp:
-            _probe(qmp, p, r, fallback)
-            try:
-                qmp.cmd_raw('quit')
-            except Exception:
-                pass
-            try:
-                qmp.close()
-            except Exception:
-                pass
         try:
-            p.wait(timeout=max(5, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+            vm.launch()
+            launched = True
+        except AssertionError as e:
+            launched = False
+            if 'did not answer QMP' in str(e):
+                r.outcome = 'hang'
+        if launched:
+            _probe(vm._qmp, vm.proc, r, fallback)
+        # quit, killed (status -9) when it does not exit in time
+        vm.quit_timeout = max(5, deadline - time.monotonic())
+        vm.shutdown(check=False)
+        if launched and vm.proc.returncode == -9:
             r.outcome = r.outcome or 'hang'
     finally:
-        if p.poll() is None:
-            p.send_signal(signal.SIGKILL)
-            p.wait()
-        errf.seek(0)
-        r.stderr = errf.read()
-        errf.close()
+        vm.shutdown(check=False)
+        r.stderr = vm.stderr()
         r.triggered = os.path.exists(trig)
-        r.status = p.returncode
+        r.status = vm.proc.returncode if vm.proc else None
         subprocess.run(['rm', '-rf', d])
     _classify(r)
     return r
