@@ -6,6 +6,7 @@ socket,id=mon,path=PATH: QEMU connects to the harness), keeps the console's
 socketpair end (-chardev socket,id=console,fd=N) open and ignores the rest.  XV_FAKE picks
 the misbehaviour:
   silent         never opens the QMP socket
+  exit           prints an error and exits with status 1 at once
   crash-on-quit  answers every command, aborts (SIGABRT) on quit
   hang           answers qmp_capabilities, then never answers again
   die            answers qmp_capabilities, then after 1 s closes the QMP
@@ -28,6 +29,10 @@ for i, a in enumerate(args):
         for kv in args[i + 1].split(','):
             if kv.startswith('path='):
                 qmp_path = kv[5:]
+
+if mode == 'exit':
+    sys.stderr.write('fakeqemu: -fake: invalid option\n')
+    sys.exit(1)
 
 if mode == 'silent' or not qmp_path:
     time.sleep(3600)

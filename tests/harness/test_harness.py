@@ -61,6 +61,19 @@ def test_qemu_that_never_answers_qmp():
     assert not os.path.exists(vm.dir), 'its sockets were left in %s' % vm.dir
 
 
+def test_qemu_that_exits_at_start():
+    # QEMUMachine's accept would wait out launch_timeout; the VM watches
+    # the process and reports the exit and QEMU's message at once
+    vm = fake_vm('exit', console=True, launch_timeout=20)
+
+    def run():
+        with vm:
+            pass
+    dt, _ = expect_failure(run, 'QEMU exited with status 1', 'invalid option')
+    assert dt < 5, dt
+    assert not os.path.exists(vm.dir), 'its files were left in %s' % vm.dir
+
+
 def test_qemu_that_crashes_on_quit():
     vm = fake_vm('crash-on-quit')
 

@@ -148,6 +148,11 @@ class VM(QEMUMachine):
         try:
             legacy._sync(accept())
         except Exception as e:
+            # EOF during negotiation: QEMU is exiting by itself (an error
+            # at start-up); its status, not a SIGKILL, is the answer
+            if self._exited_after_eof():
+                raise AssertionError('QEMU exited with status %d: %s'
+                                     % (popen.returncode, self.stderr().strip()[-2000:])) from e
             self._kill_now()
             raise AssertionError('QMP negotiation with QEMU failed: %s: %s; %s'
                                  % (type(e).__name__, e, self.stderr().strip()[-2000:])) from e
