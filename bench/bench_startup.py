@@ -42,6 +42,7 @@ import time
 
 from common import binaries
 
+from xv import kvm_usable
 from xv.guest import linux_args
 from xv.vm import VM
 
@@ -171,7 +172,7 @@ def measure(fn, runs, b, accel, mode, gib):
 
 def main():
     b = binaries('x86_64')
-    if 'kvm' in ACCELS and not os.access('/dev/kvm', os.R_OK | os.W_OK):
+    if 'kvm' in ACCELS and not kvm_usable():
         sys.exit('bench_startup: /dev/kvm is not usable: set XV_BENCH_ACCELS=tcg')
     print('start-up time (s), median of %d (qmp) / %d (init) runs; host %.1f GiB available; '
           'eager modes keep %g GiB free' % (RUNS, INIT_RUNS, mem_available_gib(), FREE_GIB))

@@ -17,10 +17,10 @@ checks the artifacts of the targets actually built:
 import os
 import shutil
 import subprocess
-import time
 
 import xv
 from xv.guest import guest_dir
+from xv.vm import VM, ConsoleTimeout
 
 X86_ROMS = ('linuxboot_dma.bin', 'pvh.bin', 'multiboot_dma.bin', 'kvmvapic.bin')
 
@@ -65,27 +65,16 @@ def test_s390_ccw_firmware_reaches_kernel(work):
     subprocess.run(['xorriso', '-as', 'mkisofs', '-quiet', '-o', iso, '-b', 'vmlinuz',
                     '-no-emul-boot', tree], check=True, capture_output=True, timeout=60)
     # no -kernel: the machine starts the firmware, which IPLs the CD-ROM
-    log = os.path.join(work, 'console.log')
-    with open(log, 'wb') as out:
-        p = subprocess.Popen([binary, '-nodefaults', '-display', 'none', '-M', 's390-ccw-virtio',
-                              '-serial', 'stdio', '-action', 'panic=exit-failure',
-                              '-drive', 'if=none,id=cd,format=raw,media=cdrom,readonly=on,file=' + iso,
-                              '-device', 'virtio-blk-ccw,drive=cd,bootindex=1'],
-                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    vm = VM(['-M', 's390-ccw-virtio', '-action', 'panic=exit-failure',
+             '-drive', 'if=none,id=cd,format=raw,media=cdrom,readonly=on,file=' + iso,
+             '-device', 'virtio-blk-ccw,drive=cd,bootindex=1'],
+            binary=binary, name='s390-ipl', accel=None)
+    with vm:
         try:
-            deadline = time.monotonic() + 120
-            text = ''
-            while time.monotonic() < deadline and p.poll() is None:
-                with open(log, errors='replace') as f:
-                    text = f.read()
-                if 'Linux version' in text:
-                    break
-                time.sleep(0.5)
-        finally:
-            p.kill()
-            p.wait(30)
-    with open(log, errors='replace') as f:
-        text = f.read()
+            vm.wait_console(r'Linux version \S+ ', timeout=120)
+        except ConsoleTimeout:
+            pass    # the asserts below say what the console shows instead
+        text = vm.console
     assert 'could not find stage1 bootloader' not in text, text
     # the firmware's own lines, then the kernel's banner
     assert 'ISO boot image size verified' in text, text[-2000:]

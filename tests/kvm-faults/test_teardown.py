@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kvm_faults_common as kf  # noqa: E402
+from xv.vm import VM  # noqa: E402
 
 KVM_IDENTITY = '00000000feffc000 - 00000000ff000000 = 2 RESERVED'
 
@@ -46,17 +47,20 @@ def guest_e820(enable_cap=None, accel=('kvm', 'tcg'), machine='q35'):
     if enable_cap is not None:
         env.update(XVF_REQ=hex(kf.KVM_ENABLE_CAP), XVF_CAP=str(enable_cap),
                    XVF_NTH='1', XVF_ERRNO=str(kf.ENOMEM))
-    cmd = [kf.binary(), '-nodefaults', '-display', 'none', '-M', machine,
-           '-m', '256M', '-chardev', 'file,id=dbg,path=' + dbg,
-           '-device', 'isa-debugcon,iobase=0x402,chardev=dbg']
+    args = ['-M', machine, '-m', '256M', '-chardev', 'file,id=dbg,path=' + dbg,
+            '-device', 'isa-debugcon,iobase=0x402,chardev=dbg']
     for a in accel:
-        cmd += ['-accel', a]
-    errf = open(os.path.join(d, 'stderr'), 'w+')
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=errf, stderr=errf, env=env)
+        args += ['-accel', a]
+    vm = VM(args, binary=kf.binary(), name='e820', console=False, accel=None,
+            prefix=kf.env_prefix(env))
     out = ''
     try:
+        try:
+            vm.launch()
+        except AssertionError:
+            pass    # QEMU exited at start: the missing map says so, with stderr
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and p.poll() is None:
+        while time.monotonic() < deadline and vm.proc and vm.proc.poll() is None:
             if os.path.exists(dbg):
                 with open(dbg, errors='replace') as f:
                     out = f.read()
@@ -65,12 +69,8 @@ def guest_e820(enable_cap=None, accel=('kvm', 'tcg'), machine='q35'):
                     break
             time.sleep(0.2)
     finally:
-        if p.poll() is None:
-            p.kill()
-        p.wait()
-        errf.seek(0)
-        err = errf.read()
-        errf.close()
+        vm.shutdown(check=False)
+        err = vm.stderr()
         triggered = os.path.exists(trig)
         subprocess.run(['rm', '-rf', d])
     m = re.search(r'e820 map has (\d+) items:\n', out)
