@@ -25,10 +25,10 @@ PYTHON := /usr/bin/python3
 # Repo-side suites: every tests/<suite>/ with test_*.py, foundation first.
 SUITES := foundation harness $(filter-out foundation harness,$(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/test_*.py)))))
 # Suites 'make check' runs, in order (each prints 'N passed, N failed' last).
-CHECKS := deps-fresh patches qtest $(SUITES)
+CHECKS := deps-fresh patches qtest unit $(SUITES)
 
 .PHONY: all deps fetch prepare build check run bench export install help clean distclean \
-        $(addprefix check-,$(CHECKS)) guests base asan
+        $(addprefix check-,$(CHECKS)) check-asan check-unit guests base asan
 
 all: build
 
@@ -75,6 +75,18 @@ run: build guests
 asan: prepare
 	scripts/build.sh --asan
 
+# QEMU's unit tests (meson suite unit) on the fork
+check-unit: build
+	scripts/upstream-qtest.py unit
+
+# the qtests the queue adds or touches, on the ASan/UBSan build; a sanitizer
+# report fails them (scripts/upstream-qtest.py --asan)
+ASAN_QTESTS ?= subpage-wp-test iommu-intel-test iommu-intel-inv-test iommu-intel-nested-test \
+               intel-iommu-test qmp-test qmp-cmd-test
+check-asan: asan
+	ninja -C build/asan-obj -j2 $(addprefix tests/qtest/,$(ASAN_QTESTS))
+	scripts/upstream-qtest.py --asan qtest-x86_64 $(ASAN_QTESTS)
+
 base: fetch
 	scripts/prepare.sh --base
 	scripts/build.sh --base
@@ -95,6 +107,7 @@ help:
 	@echo "  make check-X    one suite of: $(CHECKS)"
 	@echo "  make install    install the fork (DESTDIR= honoured) with its option ROMs"
 	@echo "  make asan       build the fork with ASan+UBSan into build/asan-obj"
+	@echo "  make check-asan the queue's qtests on the ASan build; a sanitizer report fails"
 	@echo "  make base       prepare and build the unpatched base (build/base-obj)"
 	@echo "  make clean      remove build/ (caches in ~/.cache/qemu-xv stay)"
 

@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """upstream-qtest.py [--base] [SUITE...]: run QEMU's own qtest suites on a build.
+upstream-qtest.py --asan SUITE TEST...: run the named qtests of one suite on
+the ASan/UBSan build (build/asan-obj, 'make check-asan'); any sanitizer
+report in their logs is a failure.
 
 SUITE is a meson suite such as qtest-x86_64; the default is the qtest suite
 of every target the build has (qemu-system-* in it).
@@ -11,7 +14,9 @@ nested KVM that cannot run every guest the qtests start, and results must not
 depend on the host.  Tests listed in tests/upstream-qtest-known-failures fail
 on the base as well; they are reported as known failures, counted as skipped.
 A test listed as 'subset' runs only the named test cases (glib -p paths): the
-whole of it does not fit CI's budget.  Prints 'N passed, N failed, N
+whole of it does not fit CI's budget.  A test listed as 'except' runs every
+case but the named ones (glib -s), which fail on the base too; each of those
+is counted as skipped.  Prints 'N passed, N failed, N
 skipped' last.
 """
 
@@ -28,14 +33,15 @@ def known_failures():
     """{name: (mode, reason)} and {name: [glib test path]} from
     tests/upstream-qtest-known-failures."""
     known, subsets = {}, {}
+    # 'except' entries are subsets too: ('except', paths)
     with open(os.path.join(ROOT, 'tests', 'upstream-qtest-known-failures')) as f:
         for line in f:
             if line.strip() and not line.startswith('#'):
                 name, mode, why = line.split(None, 2)
-                assert mode in ('run', 'skip', 'subset'), line
-                if mode == 'subset':
+                assert mode in ('run', 'skip', 'subset', 'except'), line
+                if mode in ('subset', 'except'):
                     paths, why = why.split(None, 1)
-                    subsets[name] = paths.split(',')
+                    subsets[name] = (mode, paths.split(','))
                     continue
                 known[name] = (mode, why.strip())
     return known, subsets
@@ -49,8 +55,9 @@ def under_tcg(cmd):
     return cmd
 
 
-def subset_skips(meson, obj, suite, name, paths):
-    """The glib test paths of test name, other than paths, as '-s' options.
+def subset_skips(meson, obj, suite, name, paths, mode='subset'):
+    """The glib test paths of test name, other than paths (mode subset) or
+    paths themselves (mode except), as '-s' options.
 
     glib's -p selects by prefix and leaves the TAP plan at the whole count
     (meson then reports an error); skipping the others with -s keeps the
@@ -64,6 +71,8 @@ def subset_skips(meson, obj, suite, name, paths):
     have = [line.strip() for line in listed.splitlines() if line.startswith('/')]
     missing = [p for p in paths if p not in have]
     assert not missing, '%s has no test case %s' % (name, ' '.join(missing))
+    if mode == 'except':
+        return ' '.join('-s ' + p for p in paths)
     return ' '.join('-s ' + p for p in have if p not in paths)
 
 
@@ -85,9 +94,62 @@ def meson_test(meson, obj, suite, logbase, names, extra=()):
         return rc, [json.loads(line) for line in f]
 
 
+# A sanitizer report must fail the run: ASan and UBSan stop QEMU at the
+# first report (libqtest then fails on its exit status), LSan's exit status
+# fails it at exit, and the logs are searched for reports as well.
+SANITIZER_ENV = {
+    'ASAN_OPTIONS': 'halt_on_error=1:abort_on_error=1:detect_leaks=1:print_stacktrace=1',
+    'UBSAN_OPTIONS': 'halt_on_error=1:abort_on_error=1:print_stacktrace=1',
+    'LSAN_OPTIONS': 'exitcode=23',
+}
+SANITIZER_MARKS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:',
+                   'SUMMARY: UndefinedBehaviorSanitizer')
+
+
+def main_asan(suite, names):
+    obj = os.path.join(BUILD, 'asan-obj')
+    meson = os.path.join(obj, 'pyvenv', 'bin', 'meson')
+    for k, v in SANITIZER_ENV.items():
+        os.environ.setdefault(k, v)
+    logbase = 'xv-asan-' + suite
+    rc, results = meson_test(meson, obj, suite, logbase, names)
+    if results is None:
+        print('asan qtests: meson test wrote no log (exit status %d)' % rc)
+        print('0 passed, 1 failed, 0 skipped')
+        return 1
+    passed = failed = skipped = reports = 0
+    for t in results:
+        out = t.get('stdout') or ''
+        marks = [line for line in out.splitlines() if any(m in line for m in SANITIZER_MARKS)]
+        reports += len(marks)
+        if t['result'] == 'OK' and not marks:
+            passed += 1
+        elif t['result'] == 'SKIP' and not marks:
+            skipped += 1
+        else:
+            failed += 1
+            print('FAIL %s (%s)' % (t['name'], t['result']))
+            for m in marks[:5]:
+                print('  ' + m.strip()[:300])
+    missing = set(names) - {t['name'].split(' / ')[-1] for t in results}
+    for n in sorted(missing):
+        failed += 1
+        print('FAIL %s (not run)' % n)
+    print('logs: %s' % os.path.join(obj, 'meson-logs', logbase + '.txt'))
+    print('asan qtests: %d sanitizer reports' % reports)
+    print('%d passed, %d failed, %d skipped' % (passed, failed, skipped), flush=True)
+    return 1 if failed or passed == 0 else 0
+
+
 def main():
     args = sys.argv[1:]
     obj = os.path.join(BUILD, 'obj')
+    if args and args[0] == '--asan':
+        if os.path.exists('/dev/kvm') and os.environ.get('XV_QTEST_KVM') != '1' \
+                and os.geteuid() != 0:
+            print('asan qtests: hiding /dev/kvm needs root', file=sys.stderr)
+            return 1
+        return main_asan(args[1], args[2:])
     if args and args[0] == '--base':
         obj = os.path.join(BUILD, 'base-obj')
         args = args[1:]
@@ -130,11 +192,15 @@ def run_suite(obj, suite):
     if results is None:
         print('upstream qtests: meson test wrote no log (exit status %d)' % rc)
         return 0, 1, 0
+    excepted = 0
     for n in subset_here:
-        paths = subsets[n]
-        print('upstream qtests: %s, %d named cases: %s' % (n, len(paths), ' '.join(paths)),
-              flush=True)
-        extra = ['--test-args', subset_skips(meson, obj, suite, n, paths)]
+        mode, paths = subsets[n]
+        print('upstream qtests: %s, %d named cases %s: %s'
+              % (n, len(paths), 'only' if mode == 'subset' else 'skipped (fail on the base too)',
+                 ' '.join(paths)), flush=True)
+        if mode == 'except':
+            excepted += len(paths)
+        extra = ['--test-args', subset_skips(meson, obj, suite, n, paths, mode)]
         src, sres = meson_test(meson, obj, suite, logbase + '-' + n.replace('/', '-'), [n],
                                 extra)
         if sres is None:
@@ -142,7 +208,8 @@ def run_suite(obj, suite):
         rc = rc or src
         results += sres
 
-    passed = failed = skipped = known_failed = 0
+    passed = failed = known_failed = 0
+    skipped = excepted
     bad = []
     for n in skipped_here:
         skipped += 1
