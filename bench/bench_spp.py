@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from common import compare
-from xv import qemu_binary
+from xv import kvm_usable, qemu_binary
 from xv.vm import VM
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -181,7 +181,7 @@ def main():
         loops_tcg = int(os.environ.get('XV_BENCH_SPP_LOOPS_TCG', '200000'))
         loops_kvm = int(os.environ.get('XV_BENCH_SPP_LOOPS_KVM', '100000'))
         accels = [('tcg', loops_tcg)]
-        if os.access('/dev/kvm', os.R_OK | os.W_OK):
+        if kvm_usable():
             accels.append(('kvm', loops_kvm))
         for accel, loops in accels:
             plain, trapped, exits = per_write(fork, accel, loops, work)
