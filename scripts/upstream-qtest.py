@@ -112,6 +112,8 @@ def main_asan(suite, names):
     for k, v in SANITIZER_ENV.items():
         os.environ.setdefault(k, v)
     logbase = 'xv-asan-' + suite
+    # meson names a qtest '<suite>/<test>'
+    names = [n if '/' in n else suite + '/' + n for n in names]
     rc, results = meson_test(meson, obj, suite, logbase, names)
     if results is None:
         print('asan qtests: meson test wrote no log (exit status %d)' % rc)
@@ -119,7 +121,7 @@ def main_asan(suite, names):
         return 1
     passed = failed = skipped = reports = 0
     for t in results:
-        out = t.get('stdout') or ''
+        out = (t.get('stdout') or '') + (t.get('stderr') or '')
         marks = [line for line in out.splitlines() if any(m in line for m in SANITIZER_MARKS)]
         reports += len(marks)
         if t['result'] == 'OK' and not marks:
