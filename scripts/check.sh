@@ -35,7 +35,7 @@ if [ ${#bad[@]} != 0 ]; then
     # first lines of each failure's message, where it will be seen
     for s in "${bad[@]}"; do
         echo "--- check-$s failures (whole log: $XV_BUILD/check-$s.log)"
-        grep -E '^(FAIL|not ok) |^  [A-Za-z_.]*(Error|Exception|Panic|Timeout)\b|^  (timed out|left behind)' \
+        grep -E '^(FAIL|not ok) |^  [A-Za-z_.]*(Error|Exception|Panic|Timeout)\b|^  (timed out|left behind|qtest: )' \
             "$XV_BUILD/check-$s.log" | cut -c1-400 | head -12 || tail -5 "$XV_BUILD/check-$s.log"
     done
     echo "failed suites: ${bad[*]}"

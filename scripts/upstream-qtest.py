@@ -106,6 +106,21 @@ SANITIZER_MARKS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime e
                    'SUMMARY: UndefinedBehaviorSanitizer')
 
 
+# lines of a failed qtest's output that say why it failed: glib's
+# assertion message and TAP's 'not ok' / 'Bail out!', libqtest's abort
+WHY_MARKS = ('ERROR:', 'not ok ', 'Bail out!', 'assertion', 'Broken pipe',
+             'kill_qemu', 'signal', 'timed out', 'Timeout')
+
+
+def why_failed(t, limit=4):
+    """The first lines of meson log entry t that say why it failed, each
+    as '  qtest: LINE', for CI's short tail (scripts/check.sh repeats them)."""
+    out = (t.get('stdout') or '') + (t.get('stderr') or '')
+    lines = [line.strip() for line in out.splitlines()
+             if any(m in line for m in WHY_MARKS)]
+    return ['  qtest: ' + line[:300] for line in lines[:limit]]
+
+
 def main_asan(suite, names):
     obj = os.path.join(BUILD, 'asan-obj')
     meson = os.path.join(obj, 'pyvenv', 'bin', 'meson')
@@ -231,9 +246,9 @@ def run_suite(obj, suite):
             print('known failure: %s (%s): %s' % (name, res, known[name][1]))
         else:
             failed += 1
-            bad.append('%s (%s)' % (name, res))
+            bad.append(['FAIL %s (%s)' % (name, res)] + why_failed(t))
     for b in bad:
-        print('FAIL ' + b)
+        print('\n'.join(b))
     print('logs: %s' % os.path.join(obj, 'meson-logs', logbase + '.txt'))
     if rc != 0 and not failed and not known_failed:
         # meson failed, yet no test it logged failed: count that too
