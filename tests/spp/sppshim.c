@@ -11,7 +11,11 @@
  *   KVM_SUBPAGES_GET_ACCESS                       npages, from the table
  * and passes every other ioctl through.  The ioctls check what the RFC's
  * kernel checks: SPP enabled (ENODEV), flags 0 and 1 <= npages <= 512
- * (EINVAL).
+ * (EINVAL).  The RFC keeps the masks in the memory slot: when a slot of
+ * address space 0 is deleted or moved (KVM_SET_USER_MEMORY_REGION{,2}),
+ * its pages get full access again, logged as
+ * "drop <gfn hex> <npages>"; QEMU must send the masks again for the slot
+ * that replaces it.
  *
  *   SPPSHIM_LOG=path          one line per SPP ioctl:
  *                             "enable <ret>" or
@@ -66,6 +70,23 @@ struct kvm_spp_exit {
     __u8 insn_len;
 };
 
+/* Linux 6.8's, which QEMU uses where the kernel has it */
+#ifndef KVM_SET_USER_MEMORY_REGION2
+struct kvm_userspace_memory_region2 {
+    __u32 slot;
+    __u32 flags;
+    __u64 guest_phys_addr;
+    __u64 memory_size;
+    __u64 userspace_addr;
+    __u64 guest_memfd_offset;
+    __u32 guest_memfd;
+    __u32 pad1;
+    __u64 pad2[14];
+};
+#define KVM_SET_USER_MEMORY_REGION2 \
+    _IOW(KVMIO, 0x49, struct kvm_userspace_memory_region2)
+#endif
+
 #define TABLE_PAGES (1 << 20)       /* the first 4 GiB of guest memory */
 
 typedef int (*ioctl_fn)(int, unsigned long, ...);
@@ -79,6 +100,8 @@ static int fail_errno = EFAULT;
 static unsigned long set_calls;
 static int enabled;
 static uint32_t *table;             /* gfn -> mask, 0xffffffff = full */
+#define MAX_SLOTS 32768
+static struct { uint64_t gpa, size; } slots[MAX_SLOTS];  /* address space 0 */
 static long nr_memslots;
 
 /* SPPSHIM_EXIT */
@@ -262,6 +285,31 @@ static int play_exit(int fd)
     return 0;
 }
 
+/* A slot of address space 0 was deleted or moved: its masks are gone */
+static void slot_changed(const struct kvm_userspace_memory_region *r)
+{
+    uint32_t slot = r->slot & 0xffff;
+    uint64_t gfn, n, i;
+    char line[64];
+
+    if ((r->slot >> 16) || slot >= MAX_SLOTS) {
+        return;
+    }
+    if (slots[slot].size &&
+        (!r->memory_size || r->guest_phys_addr != slots[slot].gpa)) {
+        gfn = slots[slot].gpa >> 12;
+        n = slots[slot].size >> 12;
+        for (i = 0; table && i < n && gfn + i < TABLE_PAGES; i++) {
+            table[gfn + i] = 0xffffffff;
+        }
+        snprintf(line, sizeof(line), "drop %llx %llu\n",
+                 (unsigned long long)gfn, (unsigned long long)n);
+        log_line(line);
+    }
+    slots[slot].gpa = r->guest_phys_addr;
+    slots[slot].size = r->memory_size;
+}
+
 int ioctl(int fd, unsigned long req, ...)
 {
     va_list ap;
@@ -304,6 +352,16 @@ int ioctl(int fd, unsigned long req, ...)
     }
     if (req == KVM_SUBPAGES_SET_ACCESS || req == KVM_SUBPAGES_GET_ACCESS) {
         return subpages(req, argp);
+    }
+    if (req == KVM_SET_USER_MEMORY_REGION ||
+        req == KVM_SET_USER_MEMORY_REGION2) {
+        /* region2 begins with the fields of region */
+        int ret = real_ioctl(fd, req, argp);
+
+        if (ret == 0) {
+            slot_changed(argp);
+        }
+        return ret;
     }
     if (req == KVM_CREATE_VCPU && exit_state) {
         int ret = real_ioctl(fd, req, argp);

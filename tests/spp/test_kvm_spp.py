@@ -33,7 +33,7 @@ def shim(work):
 
 
 @contextlib.contextmanager
-def spp_vm(work, name, obj=None, **env):
+def spp_vm(work, name, obj=None, args=(), **env):
     """A KVM VM with sppshim.so preloaded; yields (vm, log path)."""
     if not kvm_usable():
         raise xv.Skip('/dev/kvm not usable')
@@ -42,7 +42,7 @@ def spp_vm(work, name, obj=None, **env):
     settings.update({k: str(v) for k, v in env.items()})
     saved = {k: os.environ.get(k) for k in settings}
     os.environ.update(settings)
-    vm = VM(ARGS + (['-object', obj] if obj else []), accel='kvm',
+    vm = VM(ARGS + (['-object', obj] if obj else []) + list(args), accel='kvm',
             console=False, name=name)
     try:
         try:
@@ -78,6 +78,29 @@ def kvm_masks(calls):
             for i, m in enumerate(masks):
                 table[(gfn + i) << 12] = m
     return {g: m for g, m in table.items() if m != FULL}
+
+
+def kvm_table(log):
+    """The shim's table after every SET_ACCESS call and memory slot
+    deletion so far, in order: {gpa: mask} without full ones."""
+    table = {}
+    with open(log) as f:
+        for line in f:
+            w = line.split()
+            if w[0] == 'set' and int(w[-1]) >= 0:
+                for i, m in enumerate(w[3:-1]):
+                    table[(int(w[1], 16) + i) << 12] = int(m, 16)
+            elif w[0] == 'drop':
+                for i in range(int(w[2])):
+                    table.pop((int(w[1], 16) + i) << 12, None)
+    return {g: m for g, m in table.items() if m != FULL}
+
+
+def shim_drops(log):
+    """[(gpa, size)] of the memory slots deleted or moved so far."""
+    with open(log) as f:
+        return [(int(w[1], 16) << 12, int(w[2]) << 12)
+                for w in (line.split() for line in f) if w[0] == 'drop']
 
 
 def qmp_masks(vm):
@@ -261,3 +284,39 @@ def test_kvm_spp_drop_refuses_what_it_cannot_complete(work):
             vm.cmd('cont')
             wait_status(vm, 'internal-error')
             assert msg in vm.stderr(), vm.stderr()[-2000:]
+
+
+def test_kvm_spp_masks_follow_memslots(work):
+    """The RFC keeps the masks in the KVM memory slot: when QEMU replaces a
+    slot (the memory map changed next to a protected page, here a PAM
+    segment becoming read-only beside it), the masks of its pages must be
+    sent again, or the page is writable in KVM while QMP says it is
+    protected."""
+    from test_pause_held import Qtest
+    path = os.path.join(work, 'qt.sock')
+    args = ['-chardev', 'socket,id=qt,path=%s,server=on,wait=off' % path,
+            '-qtest', 'chardev:qt']
+    with spp_vm(work, 'spp-slots', 'subpage-wp,id=swp0,backend=kvm-spp',
+                args=args) as (vm, log):
+        qt = Qtest(path)
+
+        def pam(reg, val):
+            # i440FX 00:00.0: PAM1 0x5a (0xc0000, 0xc4000), PAM2 0x5b
+            qt.cmd('outl 0xcf8 0x%x' % (0x80000000 | (reg & ~3)))
+            qt.cmd('outb 0x%x 0x%x' % (0xcfc + (reg & 3), val))
+
+        pam(0x5a, 0x33)                 # 0xc0000-0xc7fff read/write RAM
+        pam(0x5b, 0x33)                 # 0xc8000-0xcffff read/write RAM
+        pages = {0x10000: 0x1, 0xc9000: 0x0000ffff}
+        set_masks(vm, pages)
+        assert kvm_table(log) == qmp_masks(vm) == pages
+        before = len(shim_drops(log))
+        pam(0x5a, 0x13)                 # 0xc4000-0xc7fff read-only
+        drops = shim_drops(log)[before:]
+        # the slot holding 0xc9000 was replaced: else this tests nothing
+        assert any(g <= 0xc9000 < g + n for g, n in drops), drops
+        assert qmp_masks(vm) == pages
+        assert kvm_table(log) == pages, (kvm_table(log), drops)
+        # and again when the segment goes back to read/write
+        pam(0x5a, 0x33)
+        assert kvm_table(log) == qmp_masks(vm) == pages
