@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 from common import compare
 
@@ -39,8 +40,23 @@ def run_guest(binary, cpu, mode):
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        _, _, ru = os.wait4(proc.pid, 0)
-        proc.returncode = 0
+        # a deadline: a guest that spins must not hang the bench
+        deadline = time.monotonic() + 600
+        try:
+            while True:
+                pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline:
+                    sys.exit('bench: the guest did not exit within 600 s')
+                time.sleep(0.05)
+        finally:
+            if not pid:
+                proc.kill()
+                proc.wait()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode < 0:
+            sys.exit('bench: QEMU died from signal %d' % -proc.returncode)
         elapsed = ru.ru_utime + ru.ru_stime
         with open(log) as f:
             out = f.read()

@@ -86,6 +86,15 @@ for req in requests():
         continue
     if mode == 'hang':
         continue
+    if name == 'xv-slow':
+        # the reply comes after the client gave up waiting for it
+        time.sleep(2)
+        send({'return': {'name': 'slow'}, 'id': rid})
+        continue
+    if name == 'xv-exit':
+        # QEMU exits by itself (an error exit, or killed with SIGTERM)
+        send({'return': {}, 'id': rid})
+        sys.exit(3)
     if name == 'quit':
         if mode == 'crash-on-quit':
             os.abort()

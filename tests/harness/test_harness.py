@@ -176,6 +176,22 @@ def test_runner_time_limit_and_leftovers(work):
 
             def test_fine():
                 pass
+
+            def test_swallows_the_limit():
+                try:
+                    time.sleep(600)
+                except BaseException:
+                    pass
+                time.sleep(600)
+            test_swallows_the_limit.timeout = 2
+
+            def test_catches_assertion_errors():
+                try:
+                    time.sleep(600)
+                except (Exception, AssertionError):
+                    pass
+                time.sleep(600)
+            test_catches_assertion_errors.timeout = 2
             '''))
     t0 = time.monotonic()
     p = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'run.py'), suite],
@@ -183,10 +199,40 @@ def test_runner_time_limit_and_leftovers(work):
     dt = time.monotonic() - t0
     out = p.stdout
     assert p.returncode == 1, out
-    assert out.strip().splitlines()[-1] == '1 passed, 3 failed', out
-    assert 'timed out after 2.0s' in out, out
+    assert out.strip().splitlines()[-1] == '1 passed, 5 failed', out
+    assert out.count('timed out after 2.0s') == 3, out
+    # swallowed once, the limit fires again 5 s later
+    assert 'FAIL selftest/test_bad:test_swallows_the_limit (7.' in out, out
+    assert 'FAIL selftest/test_bad:test_catches_assertion_errors (2.' in out, out
     assert "left behind: process" in out and 'sleep 6061' in out, out
     assert 'left behind: temporary directory' in out and 'xv-left-' in out, out
-    assert dt < 30, dt
+    assert dt < 40, dt
     ps = subprocess.run(['pgrep', '-f', 'sleep 6061'], capture_output=True, text=True)
     assert ps.returncode == 1, 'the left process still runs: ' + ps.stdout
+
+
+def test_late_reply_is_not_taken_for_the_next_one():
+    # every command has an id of its own: the reply to one that timed out
+    # is dropped when it comes, not returned to the next command
+    vm = fake_vm('plain')
+    with vm:
+        expect_failure(lambda: vm.cmd('xv-slow', _timeout=1), 'no answer within 1')
+        time.sleep(1.5)
+        assert vm.cmd('query-status') == {}
+        assert vm.cmd('query-status') == {}
+
+
+def test_qemu_that_exits_by_itself_fails_the_test():
+    # a QEMU gone before the test ended is a failure, whatever its status,
+    # unless the test waited for it (wait_exit)
+    vm = fake_vm('plain')
+
+    def run():
+        with vm:
+            vm.cmd('xv-exit')
+            time.sleep(0.5)
+    expect_failure(run, 'QEMU exited by itself with status 3')
+    vm = fake_vm('plain')
+    with vm:
+        vm.cmd('xv-exit')
+        assert vm.wait_exit(timeout=10, expect=3) == 3

@@ -30,8 +30,9 @@ from . import ROOT, BUILD, Skip
 DEFAULT_TIMEOUT = float(os.environ.get('XV_TEST_TIMEOUT', '900'))
 
 
-class TestTimeout(AssertionError):
-    pass
+class TestTimeout(BaseException):
+    """Not an Exception: a test's or the harness's 'except Exception' (or
+    'except AssertionError') must not swallow the time limit."""
 
 
 def _on_alarm(signum, frame):
@@ -119,8 +120,13 @@ def discover(suite):
     return [(n, f) for n, f, _ in sorted(tests, key=lambda t: (t[0].split(':')[0], t[2]))]
 
 
+def _on_term(signum, frame):
+    raise KeyboardInterrupt('SIGTERM')
+
+
 def main(argv):
     suites = argv[1:] or ['foundation']
+    signal.signal(signal.SIGTERM, _on_term)
     pattern = os.environ.get('XV_TESTS')
     passed = failed = skipped = 0
     failures = []
@@ -141,7 +147,8 @@ def main(argv):
             t0 = time.monotonic()
             error = None
             old_handler = signal.signal(signal.SIGALRM, _on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, fnc.xv_timeout)
+            # again every 5 s, should something swallow it anyway
+            signal.setitimer(signal.ITIMER_REAL, fnc.xv_timeout, 5)
             try:
                 if inspect.signature(fnc).parameters:
                     fnc(work)
@@ -149,9 +156,14 @@ def main(argv):
                     fnc()
             except Skip as e:
                 error = e
+            except KeyboardInterrupt:
+                # interrupted (SIGINT, or SIGTERM from CI's timeout): no
+                # QEMU or directory of this test may stay behind
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                reap_leftovers(tmpdir)
+                shutil.rmtree(work, ignore_errors=True)
+                raise
             except BaseException as e:  # noqa: B902 - report everything
-                if isinstance(e, KeyboardInterrupt):
-                    raise
                 error = e
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)

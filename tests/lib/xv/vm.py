@@ -242,6 +242,7 @@ class VM(QEMUMachine):
         """
         rx = re.compile(pattern, re.M)
         deadline = time.monotonic() + timeout
+        exited_grace = None
         with self._cond:
             while True:
                 m = rx.search(self._buf, start)
@@ -253,6 +254,15 @@ class VM(QEMUMachine):
                                      'console ends with:\n%s'
                                      % (panic.group(0).strip(), pattern, self._buf[-3000:]))
                 left = deadline - time.monotonic()
+                if self._popen is not None and self._popen.poll() is not None:
+                    # a console's reader gets 2 s to read what was left
+                    exited_grace = exited_grace or time.monotonic() + 2
+                if exited_grace and (getattr(self, '_con_closed', False) or not self._con
+                                     or time.monotonic() > exited_grace):
+                    raise ConsoleTimeout('QEMU exited with status %d waiting for %r; '
+                                         'console ends with:\n%s'
+                                         % (self._popen.returncode, pattern,
+                                            self._buf[-1500:]))
                 if left <= 0 or getattr(self, '_con_closed', False):
                     why = 'timed out after %ss' % timeout if left <= 0 else 'console closed'
                     raise ConsoleTimeout('%s waiting for %r; console ends with:\n%s'
@@ -269,7 +279,7 @@ class VM(QEMUMachine):
         if timeout is not None:
             qmp.settimeout(timeout)
         try:
-            return qmp.cmd_raw(name, args or None)
+            return qmp.cmd_obj(self._command(name, args))
         except Exception as e:
             timed_out = 'imeout' in type(e).__name__
             if self._popen.poll() is not None if timed_out else self._exited_after_eof():
@@ -281,6 +291,16 @@ class VM(QEMUMachine):
         finally:
             if timeout is not None:
                 qmp.settimeout(QMP_TIMEOUT)
+
+    def _command(self, name, args=None):
+        """A QMP command with an id of its own: the reply to a command that
+        timed out, when it comes late, has an id no one waits for and is
+        dropped (qmp-spec), instead of being taken for the next reply."""
+        self._cmd_seq = getattr(self, '_cmd_seq', 0) + 1
+        msg = {'execute': name, 'id': 'xv-%d' % self._cmd_seq}
+        if args:
+            msg['arguments'] = args
+        return msg
 
     def cmd(self, name, _timeout=None, **args):
         """Run a QMP command; return its result or raise QMPCommandError.
@@ -336,11 +356,13 @@ class VM(QEMUMachine):
         deadline = time.monotonic() + timeout
         while True:
             self._pull_events(0)
-            ev = self.event_wait(name, timeout=0, match=match)
-            if ev is not None:
-                if not any(ev is h for h in self._history):
-                    self._history.append(ev)
-                return ev
+            # from the queue _pull_events fills (and the history with it);
+            # QEMUMachine.event_wait would read QMP itself, past the history
+            for i, ev in enumerate(self._events):
+                if ev['event'] == name and (match is None or
+                                            self.event_match(ev, match)):
+                    del self._events[i]
+                    return ev
             self._check_alive()
             left = deadline - time.monotonic()
             if left <= 0:
@@ -382,6 +404,10 @@ class VM(QEMUMachine):
                 rc = self._popen.poll()
                 if rc is not None and rc < 0 and not self._status_collected:
                     problem = 'QEMU died from signal %d' % -rc
+                elif rc is not None and not self._status_collected \
+                        and not self._quit_issued:
+                    # a test that expects QEMU to exit says so (wait_exit)
+                    problem = 'QEMU exited by itself with status %d' % rc
                 super().shutdown(hard=True)
             else:
                 # quit here first: QEMUMachine kills QEMU at once when its
@@ -389,7 +415,7 @@ class VM(QEMUMachine):
                 # on quit, an error exit), and SIGKILL would hide that status
                 try:
                     self._qmp.settimeout(timeout)
-                    self._qmp.cmd_raw('quit')
+                    self._qmp.cmd_obj(self._command('quit'))
                     self._quit_issued = True
                 except Exception as e:
                     if 'imeout' in type(e).__name__:
