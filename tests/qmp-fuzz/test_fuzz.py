@@ -183,7 +183,7 @@ def fuzz(vm, make, count, seed, check_state):
         name, args = make(gen, False)
         before = None
         if check_state and name == 'x-subpage-wp-set':
-            before = vm._qmp_call('x-query-subpage-wp', None, REQ_TIMEOUT)
+            before = vm._qmp_call('x-query-subpage-wp', None, REQ_TIMEOUT).get('return')
         resp = vm._qmp_call(name, args, REQ_TIMEOUT)
         assert vm.proc.poll() is None, 'QEMU exited after %s %r (seed %d, #%d)' % (
             name, args, seed, i)
@@ -192,7 +192,7 @@ def fuzz(vm, make, count, seed, check_state):
         elif 'error' in resp and 'class' in resp['error'] and 'desc' in resp['error']:
             counts['error'] += 1
             if before is not None:
-                after = vm._qmp_call('x-query-subpage-wp', None, REQ_TIMEOUT)
+                after = vm._qmp_call('x-query-subpage-wp', None, REQ_TIMEOUT).get('return')
                 assert after == before, \
                     'refused x-subpage-wp-set %r changed the state (seed %d, #%d):' \
                     ' %r -> %r' % (args, seed, i, before, after)
