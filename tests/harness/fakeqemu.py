@@ -12,6 +12,12 @@ the misbehaviour:
   die            answers qmp_capabilities, then after 1 s closes the QMP
                  socket and 0.5 s later dies of SIGSEGV
   events         sends two XV_TICK events after qmp_capabilities, quits cleanly
+  utf8           writes UTF8_TEXT to the console in two writes that split a
+                 3-byte character at byte 4096, then acts as plain
+  stay           acts as plain, and runs on when the QMP connection closes
+                 (as QEMU does) instead of exiting
+  double-fork    starts 'sleep 6062' as a daemon (fork, setsid, fork: it is
+                 nobody's child), then acts as plain
 """
 
 import json
@@ -23,12 +29,39 @@ import time
 
 mode = os.environ.get('XV_FAKE', 'silent')
 args = sys.argv[1:]
-qmp_path = None
+qmp_path = console_fd = None
 for i, a in enumerate(args):
     if a == '-chardev' and args[i + 1].startswith('socket,id=mon,'):
         for kv in args[i + 1].split(','):
             if kv.startswith('path='):
                 qmp_path = kv[5:]
+    if a == '-chardev' and args[i + 1].startswith('socket,id=console,'):
+        for kv in args[i + 1].split(','):
+            if kv.startswith('fd='):
+                console_fd = int(kv[3:])
+
+# 4094 ASCII bytes, then U+20AC (3 bytes: the third is byte 4097)
+UTF8_TEXT = 'x' * 4094 + '\u20ac-split-euro\n'
+
+if mode == 'utf8' and console_fd is not None:
+    data = UTF8_TEXT.encode()
+    con = socket.socket(fileno=os.dup(console_fd))
+    con.sendall(data[:4096])
+    time.sleep(0.3)
+    con.sendall(data[4096:])
+    con.close()
+
+if mode == 'double-fork':
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.closerange(3, 1024)
+            os.execvp('sleep', ['sleep', '6062'])
+        os._exit(0)
+    os.wait()
 
 if mode == 'exit':
     sys.stderr.write('fakeqemu: -fake: invalid option\n')
@@ -101,3 +134,6 @@ for req in requests():
         send({'return': {}, 'id': rid})
         sys.exit(0)
     send({'return': {}, 'id': rid})
+
+if mode == 'stay':
+    time.sleep(3600)

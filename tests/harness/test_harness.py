@@ -2,7 +2,9 @@
 """The harness itself: a QEMU that never answers QMP, one that crashes on
 quit, one that hangs or dies, a guest that panics and a test that runs too
 long or leaves a process behind each fail fast, with a clear message, and
-leave no process, socket or temporary directory behind.  QEMU's misbehaviour
+leave no process, socket or temporary directory behind; so does a QEMU run
+to its exit that overstays, a daemon it double-forks, a ninja that hangs.
+The console keeps UTF-8 split between reads whole.  QEMU's misbehaviour
 comes from fakeqemu.py (a stand-in binary); the panic from a real guest."""
 
 import os
@@ -13,7 +15,7 @@ import time
 
 from xv import ROOT
 from xv.guest import guest_exit_status, linux_args
-from xv.vm import VM, GuestPanic
+from xv.vm import VM, GuestPanic, run_to_exit
 
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fakeqemu.py')
 
@@ -236,3 +238,109 @@ def test_qemu_that_exits_by_itself_fails_the_test():
     with vm:
         vm.cmd('xv-exit')
         assert vm.wait_exit(timeout=10, expect=3) == 3
+
+
+def test_run_to_exit_kills_at_its_timeout():
+    # no QMP to quit with: past the timeout QEMU is killed at once, not
+    # after 5 s more waiting for an exit that does not come
+    os.environ['XV_FAKE'] = 'silent'
+    dt, _ = expect_failure(lambda: run_to_exit([], binary=FAKE, timeout=2),
+                           'QEMU did not exit within 2s')
+    assert dt < 4, 'run_to_exit(timeout=2) took %.1f s' % dt
+
+
+def test_qmp_error_that_is_not_eof_fails_at_once():
+    # only a lost connection makes a command wait for QEMU to exit; here
+    # the harness's side is closed and QEMU runs on
+    vm = fake_vm('stay')
+    vm.launch()
+    try:
+        vm._qmp.close()
+        dt, _ = expect_failure(lambda: vm.cmd('query-status'), 'QMP query-status failed')
+        assert dt < 2, 'the failure took %.1f s' % dt
+    finally:
+        t0 = time.monotonic()
+        vm.shutdown(check=False)
+    assert time.monotonic() - t0 < 3, 'shutdown took %.1f s' % (time.monotonic() - t0)
+    assert not alive(vm.proc.pid) and not os.path.exists(vm.dir)
+
+
+def test_console_keeps_a_character_split_between_reads():
+    # the fake writes U+20AC across byte 4096 (the reader's chunk) in two
+    # writes: decoded as one character, not as U+FFFD
+    with fake_vm('utf8', console=True) as vm:
+        m = vm.wait_console(r'-split-euro$', timeout=10)
+        before = vm.console[m.start() - 3:m.start()]
+        assert before == 'xx\u20ac', 'the console has %a before the match' % before
+        assert '\ufffd' not in vm.console
+    with open(vm.log_path) as f:
+        assert 'x\u20ac-split-euro' in f.read()
+
+
+def test_runner_reaps_double_forked_children(work):
+    # the runner is a subreaper: a process that double-forked away from
+    # QEMU is still the runner's, found, killed and reported
+    suite = os.path.join(work, 'selftest2')
+    os.makedirs(suite)
+    with open(os.path.join(suite, 'test_daemon.py'), 'w') as f:
+        f.write(textwrap.dedent('''\
+            import os
+            from xv.vm import VM
+
+            def test_qemu_starts_a_daemon():
+                os.environ['XV_FAKE'] = 'double-fork'
+                with VM([], binary=%r, name='df', console=False, accel=None) as vm:
+                    vm.cmd('query-status')
+            ''' % FAKE))
+    env = dict(os.environ)
+    env.pop('XV_TESTS', None)
+    p = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'run.py'), suite],
+                       capture_output=True, text=True, timeout=60, env=env)
+    ps = subprocess.run(['pgrep', '-f', '^sleep 6062$'], capture_output=True, text=True)
+    for pid in ps.stdout.split():
+        os.kill(int(pid), 9)
+    assert ps.returncode == 1, 'the daemon escaped the runner and still runs: ' + ps.stdout
+    out = p.stdout
+    assert out.strip().splitlines()[-1] == '0 passed, 1 failed', out
+    assert 'left behind: process' in out and 'sleep 6062' in out, out
+
+
+def test_public_qmp_accept_fallback():
+    # without qemu.qmp's private _sync/_qmp (another qemu.qmp than Debian's
+    # 0.0.6) the VM accepts QMP with the public accept(timeout)
+    import xv.vm
+    saved = xv.vm.PRIVATE_QMP_MISSING
+    xv.vm.PRIVATE_QMP_MISSING = 'forced by the test'
+    try:
+        with fake_vm('plain') as vm:
+            assert vm.cmd('query-status') == {}
+        vm = fake_vm('silent', launch_timeout=2)
+
+        def run():
+            with vm:
+                pass
+        dt, _ = expect_failure(run, 'did not answer QMP within 2s')
+        assert dt < 6, dt
+        assert not alive(vm.proc.pid) and not os.path.exists(vm.dir)
+    finally:
+        xv.vm.PRIVATE_QMP_MISSING = saved
+
+
+def test_qtest_build_has_a_time_limit(work):
+    # a ninja that never finishes (here a stand-in on PATH: the real one is
+    # not run) fails run_qtest after NINJA_TIMEOUT with a clear message
+    import xv.qtest
+    bindir = os.path.join(work, 'bin')
+    os.makedirs(bindir)
+    with open(os.path.join(bindir, 'ninja'), 'w') as f:
+        f.write('#!/bin/sh\nexec sleep 6063\n')
+    os.chmod(os.path.join(bindir, 'ninja'), 0o755)
+    saved = os.environ['PATH'], xv.qtest.NINJA_TIMEOUT
+    os.environ['PATH'] = bindir + os.pathsep + os.environ['PATH']
+    xv.qtest.NINJA_TIMEOUT = 1
+    try:
+        dt, _ = expect_failure(lambda: xv.qtest.run_qtest('xv-no-such-qtest'),
+                               'building tests/qtest/xv-no-such-qtest did not finish within 1')
+    finally:
+        os.environ['PATH'], xv.qtest.NINJA_TIMEOUT = saved
+    assert dt < 5, dt

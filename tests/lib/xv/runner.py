@@ -11,7 +11,9 @@ Every test runs under a time limit: XV_TEST_TIMEOUT seconds (default 900),
 or the module's TIMEOUT, or the function's .timeout attribute; past it the
 test fails with a traceback of where it waited.  TMPDIR points into the
 test's own directory, and a test that leaves a process (a QEMU) or an xv-*
-temporary directory behind fails, and they are killed and removed.
+temporary directory behind fails, and they are killed and removed.  The
+runner is a child subreaper (Linux), so a process that double-forked away
+from its parent is still found below it.
 """
 
 import importlib.util
@@ -59,6 +61,31 @@ def descendants(pid):
     return out
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper():
+    """Make orphans below the runner (a daemonizing helper, a QEMU whose
+    wrapper died) its children instead of init's, so reap_leftovers finds
+    and reaps them.  Linux only; True if it worked."""
+    if not sys.platform.startswith('linux'):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _state(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 def _cmdline(pid):
     try:
         with open('/proc/%d/cmdline' % pid, 'rb') as f:
@@ -70,23 +97,39 @@ def _cmdline(pid):
 def reap_leftovers(tmpdir):
     """Kill the processes a test left behind and remove its xv-* temporary
     directories; return a description of what there was."""
-    left = []
-    for pid in descendants(os.getpid()):
-        cmd = _cmdline(pid)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            continue
-        left.append('process %d (%s)' % (pid, cmd[:200]))
-    for pid in descendants(os.getpid()):
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
-    # reap killed direct children
+    left, seen = [], set()
+    # again until none is left: a process may fork between the listing and
+    # its SIGKILL, and the children of a killed one become the runner's
+    # (a subreaper), as do the double-forked
+    for _ in range(20):
+        live = [p for p in descendants(os.getpid()) if _state(p) not in (None, 'Z', 'X')]
+        if not live:
+            break
+        for pid in live:
+            cmd = _cmdline(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            if pid not in seen:
+                seen.add(pid)
+                left.append('process %d (%s)' % (pid, cmd[:200]))
+        # reap what died (killed, or exited and never waited for: not
+        # left behind), so the next listing shows only the living
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                if not any(_state(p) not in (None, 'Z', 'X')
+                           for p in descendants(os.getpid())):
+                    break
+                time.sleep(0.01)
     while True:
         try:
-            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
                 break
         except ChildProcessError:
             break
@@ -127,6 +170,7 @@ def _on_term(signum, frame):
 def main(argv):
     suites = argv[1:] or ['foundation']
     signal.signal(signal.SIGTERM, _on_term)
+    become_subreaper()
     pattern = os.environ.get('XV_TESTS')
     passed = failed = skipped = 0
     failures = []
