@@ -269,7 +269,7 @@ def run_case(qemu=None, req=None, nth=1, err=ENOMEM, cap=None, cap_ret=0, fallba
             if 'did not answer QMP' in str(e):
                 r.outcome = 'hang'
         if launched:
-            _probe(vm._qmp, vm.proc, r, fallback)
+            _probe(vm, r, fallback)
         # quit, killed (status -9) when it does not exit in time
         vm.quit_timeout = max(5, deadline - time.monotonic())
         vm.shutdown(check=False)
@@ -285,16 +285,13 @@ def run_case(qemu=None, req=None, nth=1, err=ENOMEM, cap=None, cap_ret=0, fallba
     return r
 
 
-def _probe(qmp, p, r, fallback):
-    def cmd(name, **args):
-        resp = qmp.cmd_raw(name, args or None)
-        if 'error' in resp:
-            raise RuntimeError('%s: %s' % (name, resp['error'].get('desc')))
-        return resp['return']
+def _probe(vm, r, fallback):
+    # vm.cmd: ids of its own and a time limit, a dead QEMU fails at once
+    cmd = vm.cmd
     try:
         kvm = cmd('query-kvm')
         r.kvm_enabled = kvm['enabled']
-        fds = kvm_fds(p.pid)
+        fds = kvm_fds(vm.proc.pid)
         mtree = cmd('human-monitor-command', **{'command-line': 'info mtree'})
         cmd('cont')
         time.sleep(0.2)

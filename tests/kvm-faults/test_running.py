@@ -48,7 +48,6 @@ class Session:
             subprocess.run(['rm', '-rf', self.dir])
             raise
         self.proc = self.vm.proc
-        self.qmp = self.vm._qmp
 
     def __enter__(self):
         return self
@@ -59,9 +58,7 @@ class Session:
         subprocess.run(['rm', '-rf', self.dir])
 
     def cmd(self, name, **args):
-        resp = self.qmp.cmd_raw(name, args or None)
-        assert 'error' not in resp, '%s: %s' % (name, resp['error'])
-        return resp['return']
+        return self.vm.cmd(name, **args)
 
     def status(self):
         return self.cmd('query-status')['status']
@@ -129,8 +126,8 @@ def _refused_while_running_in(s, request):
 def assert_reset_makes_runnable(s):
     """A guest stopped in internal-error cannot simply continue; after a
     system_reset it runs again."""
-    resp = s.qmp.cmd_raw('cont')
-    assert 'error' in resp and 'reset' in resp['error']['desc'].lower(), resp
+    desc = s.vm.cmd_error('cont')
+    assert 'reset' in desc.lower(), desc
     s.cmd('system_reset')
     s.cmd('cont')
     time.sleep(0.3)
@@ -294,7 +291,7 @@ def test_split_irqchip_refused_at_vmfd_rebuild():
         while 'has been rebuilt' not in s.stderr() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert 'virtual machine state has been rebuilt' in s.stderr(), s.stderr()
-        s.qmp.cmd_raw('cont')
+        s.cmd('cont')
         time.sleep(0.3)
         assert s.status() == 'running', s.stderr()
         s.quit()
