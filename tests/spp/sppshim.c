@@ -25,6 +25,12 @@
  *   SPPSHIM_NR_MEMSLOTS=N     answer KVM_CHECK_EXTENSION(KVM_CAP_NR_MEMSLOTS)
  *                             with N, to test the emulated backend's memory
  *                             slot budget
+ *   SPPSHIM_QUIRKS2=N         answer KVM_CHECK_EXTENSION(KVM_CAP_DISABLE_QUIRKS2)
+ *                             with the real answer and N, to play a kernel
+ *                             without some quirk controls; every
+ *                             KVM_ENABLE_CAP(KVM_CAP_DISABLE_QUIRKS2) is
+ *                             passed on and logged as
+ *                             "quirks2 <args[0] hex> <ret>"
  *   SPPSHIM_EXIT=gpa,len,ip,flags
  *                             play one denied write: at the first KVM_RUN,
  *                             set the vCPU's IP to ip, plus in flags bit 0
@@ -103,6 +109,7 @@ static uint32_t *table;             /* gfn -> mask, 0xffffffff = full */
 #define MAX_SLOTS 32768
 static struct { uint64_t gpa, size; } slots[MAX_SLOTS];  /* address space 0 */
 static long nr_memslots;
+static long quirks2_mask = -1;
 
 /* SPPSHIM_EXIT */
 static int exit_state;              /* 0 none, 1 to play, 2 played, 3 done */
@@ -137,6 +144,10 @@ static void __attribute__((constructor)) sppshim_init(void)
     s = getenv("SPPSHIM_NR_MEMSLOTS");
     if (s) {
         nr_memslots = strtol(s, NULL, 0);
+    }
+    s = getenv("SPPSHIM_QUIRKS2");
+    if (s) {
+        quirks2_mask = strtol(s, NULL, 0);
     }
     s = getenv("SPPSHIM_FAIL_ERRNO");
     if (s) {
@@ -330,6 +341,24 @@ int ioctl(int fd, unsigned long req, ...)
     if (req == KVM_CHECK_EXTENSION && nr_memslots &&
         (unsigned long)argp == KVM_CAP_NR_MEMSLOTS) {
         return nr_memslots;
+    }
+    if (req == KVM_CHECK_EXTENSION &&
+        (unsigned long)argp == KVM_CAP_DISABLE_QUIRKS2) {
+        int ret = real_ioctl(fd, req, argp);
+
+        return ret > 0 ? ret & quirks2_mask : ret;
+    }
+    if (req == KVM_ENABLE_CAP &&
+        ((struct kvm_enable_cap *)argp)->cap == KVM_CAP_DISABLE_QUIRKS2) {
+        int ret = real_ioctl(fd, req, argp);
+        int err = errno;
+
+        snprintf(line, sizeof(line), "quirks2 %llx %d\n",
+                 (unsigned long long)((struct kvm_enable_cap *)argp)->args[0],
+                 ret < 0 ? -err : ret);
+        log_line(line);
+        errno = err;
+        return ret;
     }
     if (req == KVM_ENABLE_CAP &&
         ((struct kvm_enable_cap *)argp)->cap == KVM_CAP_X86_SPP_QEMU_XV) {

@@ -54,13 +54,14 @@ class Qtest:
 
 def boot(work):
     path = os.path.join(work, 'qtest.sock')
-    # MALLOC_PERTURB_ makes a read of freed memory visible
-    os.environ['MALLOC_PERTURB_'] = '165'
+    # MALLOC_PERTURB_ makes a read of freed memory visible; set for this
+    # QEMU only (through env), not for every later test
     vm = VM(['-machine', 'q35', '-m', '128M',
              '-chardev', 'socket,id=qt,path=%s,server=on,wait=off' % path,
              '-qtest', 'chardev:qt',
              '-object', 'subpage-wp,id=swp0,action=pause'],
-            name='spp-held', console=False, accel='qtest')
+            name='spp-held', console=False, accel='qtest',
+            prefix=['env', 'MALLOC_PERTURB_=165'])
     return vm, path
 
 

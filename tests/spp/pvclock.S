@@ -1,0 +1,44 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * A 64 KiB real-mode "BIOS" image (-bios) that registers vCPU 0's kvmclock
+ * area at 0x30040 (MSR_KVM_SYSTEM_TIME_NEW, enabled), so that KVM writes
+ * the page at 0x30000 itself, then writes a done marker at 0x21000 and
+ * waits for a key (the "send-key" command: the i8042 output buffer
+ * fills), disables the area again and writes a second marker at 0x21004.
+ */
+    .code16
+    .text
+    .globl _start
+_start:
+    cli
+    xorw    %ax, %ax
+    movw    %ax, %ds
+    movw    %ax, %ss
+    movw    $0x7000, %sp
+    movl    $0x4b564d01, %ecx       /* MSR_KVM_SYSTEM_TIME_NEW */
+    movl    $0x00030041, %eax       /* 0x30040, bit 0: enabled */
+    xorl    %edx, %edx
+    wrmsr
+    movw    $0x2000, %ax
+    movw    %ax, %fs
+    movl    $0x600dd00d, %fs:0x1000
+1:
+    movw    $0xffff, %cx            /* not a PIO exit at every turn */
+3:
+    loop    3b
+    inb     $0x64, %al
+    testb   $1, %al
+    jz      1b
+    movl    $0x4b564d01, %ecx
+    xorl    %eax, %eax              /* disabled */
+    xorl    %edx, %edx
+    wrmsr
+    movl    $0x0ff0c10c, %fs:0x1004
+2:
+    hlt
+    jmp     2b
+
+    .org    0xfff0
+    ljmp    $0xf000, $_start
+    .org    0x10000
