@@ -24,7 +24,7 @@ def roms_loaded(binary, name):
 
 def test_version_names_qemu_xv():
     out = subprocess.run([qemu_binary(), '--version'], check=True,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, timeout=60).stdout
     assert 'version 11.1.1' in out, out
     assert '(qemu-xv' in out, out
 
@@ -52,7 +52,7 @@ def test_installed_binary_finds_firmware(work):
     binary = os.path.join(dest, 'usr', 'local', 'bin', 'qemu-system-x86_64')
     dirs = [os.path.normpath(d) for d in
             subprocess.run([binary, '-L', 'help'], check=True, capture_output=True,
-                           text=True).stdout.split()]
+                           text=True, timeout=60).stdout.split()]
     assert os.path.join(dest, 'usr', 'local', 'share', 'qemu') in dirs, dirs
     roms = roms_loaded(binary, 'installed')
     for name in ROMS:

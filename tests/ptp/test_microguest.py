@@ -89,8 +89,7 @@ def test_smccc_default_unchanged(work):
 def test_property_default_and_refusal(work):
     """x-kvm-ptp is off unless asked for, and refused with a clear message
     on a CPU without the generic timer."""
-    import subprocess
-    from xv.vm import VM
+    from xv.vm import VM, run_to_exit
     from ptp_common import aarch64_binary
 
     for cpu, want in (('max', False), ('max,x-kvm-ptp=on', True)):
@@ -99,9 +98,7 @@ def test_property_default_and_refusal(work):
             got = vm.cmd('qom-get', path='/machine/unattached/device[0]',
                          property='x-kvm-ptp')
             assert got is want, (cpu, got)
-    p = subprocess.run([aarch64_binary(), '-M', 'mps2-an385', '-cpu', 'cortex-m3,x-kvm-ptp=on',
-                        '-display', 'none', '-nodefaults', '-S'],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    assert p.returncode == 1, (p.returncode, p.stderr)
-    assert 'x-kvm-ptp needs a CPU with the generic timer; remove x-kvm-ptp=on' in p.stderr, \
-        p.stderr
+    rc, err = run_to_exit(['-M', 'mps2-an385', '-cpu', 'cortex-m3,x-kvm-ptp=on', '-S'],
+                          binary=aarch64_binary(), name='ptp-refused')
+    assert rc == 1, (rc, err)
+    assert 'x-kvm-ptp needs a CPU with the generic timer; remove x-kvm-ptp=on' in err, err

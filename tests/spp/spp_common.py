@@ -34,7 +34,6 @@ def symbols(workdir):
             for w in (l.split() for l in out.splitlines()) if len(w) == 3}
 
 
-kvm_usable = xv.kvm_usable
 
 
 def set_masks(vm, pages):

@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import xv  # noqa: E402
 from xv.vm import VM  # noqa: E402
-from spp_common import kvm_usable, query  # noqa: E402
+from spp_common import query  # noqa: E402
 
 ARGS = ['-M', 'pc', '-m', '16M', '-S']
 
@@ -32,16 +32,14 @@ def test_kvm_spp_refused_under_tcg():
 
 
 def test_kvm_spp_refused_under_kvm():
-    if not kvm_usable():
-        raise xv.Skip('/dev/kvm not usable')
+    xv.need_kvm()
     err = refusal('kvm')
     assert 'does not offer' in err, err
 
 
 def test_kvm_readonly_memslot(work):
     """The overlay is a KVM_MEM_READONLY slot (flags=0x2) over the page."""
-    if not kvm_usable():
-        raise xv.Skip('/dev/kvm not usable')
+    xv.need_kvm()
     trace = os.path.join(work, 'trace.log')
     args = ARGS + ['-object', 'subpage-wp,id=swp0',
                    '-trace', 'kvm_set_user_memory,file=' + trace]

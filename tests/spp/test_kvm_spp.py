@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import xv  # noqa: E402
 from xv.vm import VM  # noqa: E402
-from spp_common import HERE, FULL, kvm_usable, query, set_masks  # noqa: E402
+from spp_common import HERE, FULL, query, set_masks  # noqa: E402
 
 ARGS = ['-M', 'pc', '-m', '16M', '-S']
 MAX_PAGES = 512
@@ -35,8 +35,7 @@ def shim(work):
 @contextlib.contextmanager
 def spp_vm(work, name, obj=None, args=(), **env):
     """A KVM VM with sppshim.so preloaded; yields (vm, log path)."""
-    if not kvm_usable():
-        raise xv.Skip('/dev/kvm not usable')
+    xv.need_kvm()
     log = os.path.join(work, name + '.spp.log')
     settings = {'LD_PRELOAD': shim(work), 'SPPSHIM_LOG': log}
     settings.update({k: str(v) for k, v in env.items()})

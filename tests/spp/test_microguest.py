@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import xv  # noqa: E402
 from xv.vm import VM  # noqa: E402
-from spp_common import (build_microguest, kvm_usable, query, read_phys,  # noqa: E402
+from spp_common import (build_microguest, query, read_phys,  # noqa: E402
                         set_masks, symbols, violations, wait_u32)
 
 PAGE = 0x10000
@@ -145,7 +145,6 @@ def test_microguest_tcg(work):
 
 
 def test_microguest_kvm(work):
-    if not kvm_usable():
-        raise xv.Skip('/dev/kvm not usable')
+    xv.need_kvm()
     info = run_microguest(work, 'kvm')
     assert info['memslots-used'] == 2, info

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import xv  # noqa: E402
 from xv.vm import VM  # noqa: E402
-from spp_common import kvm_usable, query, read_phys, set_masks, violations  # noqa: E402
+from spp_common import query, read_phys, set_masks, violations  # noqa: E402
 import test_microguest as mg  # noqa: E402
 
 KVM_GET_REGS = 0x8090ae81          # _IOR(KVMIO, 0x81, struct kvm_regs)
@@ -34,8 +34,7 @@ def get_regs(log):
 
 
 def test_suppressed_violations_do_not_sync_kvm(work):
-    if not kvm_usable():
-        raise xv.Skip('/dev/kvm not usable')
+    xv.need_kvm()
     log = os.path.join(work, 'vcpu-ioctl.log')
     args = [a.replace('rate-limit=0', 'rate-limit=3600000')
             for a in mg.microguest_args(work)]

@@ -44,7 +44,7 @@ def describe(steps):
 
 def iommu_properties(binary):
     p = subprocess.run([binary, '-device', 'intel-iommu,help'],
-                       capture_output=True, text=True, check=True)
+                       capture_output=True, text=True, check=True, timeout=60)
     return re.findall(r'^\s+([\w-]+)=', p.stdout, re.M)
 
 
