@@ -5,7 +5,9 @@
 # verified, and print its path.  Looks in $XV_CACHE, then ../shared/cache, then
 # downloads from Debian's archive with apt's own downloader, into $XV_CACHE.
 # A file whose checksum does not match stops the build: nothing is ever used
-# unverified.
+# unverified.  With XV_OFFLINE=1 (set by the tests: a test never downloads)
+# nothing is downloaded: a file in neither cache fails at once, named with its
+# sha256 and where to put it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -68,9 +70,19 @@ for name in "$@"; do
         found=$f
         break
     done
+    if [ -z "$found" ] && [ "${XV_OFFLINE:-0}" = 1 ]; then
+        missing="${missing:-}
+  $name (sha256 $sum, Debian pool $pool)"
+        continue
+    fi
     if [ -z "$found" ]; then
         found="$XV_CACHE/$name"
         download "$name" "$sum" "$pool" "$found"
     fi
     printf '%s\n' "$found"
 done
+if [ -n "${missing:-}" ]; then
+    xv_die "offline (XV_OFFLINE=1), and these pinned files are in no cache:$missing
+  Put each into $XV_CACHE/ (or $XV_SHARED_CACHE/), or run 'make fetch' with the
+  network to download them."
+fi

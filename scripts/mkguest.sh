@@ -33,13 +33,20 @@ kdeb=$(awk -v f="$kflavour" -v k="$kernel" '$1 == "file" && $2 ~ ("^linux-image-
                                              index($2, "linux-image-" k) == 1 { print $2; exit }' "$XV_LOCK")
 bdeb=$(awk -v a="$debarch" '$1 == "file" && $2 ~ ("^busybox-static_.*_" a "\\.deb$") { print $2 }' "$XV_LOCK")
 [ -n "$kdeb" ] && [ -n "$bdeb" ] || xv_die "upstream.lock pins no kernel${kernel:+ $kernel} or busybox for $arch"
-kdeb=$(xv_fetch "$kdeb")
-bdeb=$(xv_fetch "$bdeb")
 
-stampv=$(sha256sum "$0" "$XV_ROOT/tests/guest/init" | cut -c1-64; echo "$kdeb $bdeb $modules")
+# up to date (this script, init, the pinned names and checksums, the
+# modules): nothing to fetch or build, also offline
+stampv=$(sha256sum "$0" "$XV_ROOT/tests/guest/init" | cut -c1-64
+         echo "$kdeb $(xv_lock_file "$kdeb" | cut -d' ' -f1)"
+         echo "$bdeb $(xv_lock_file "$bdeb" | cut -d' ' -f1)"
+         echo "$modules")
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stampv" ]; then
     exit 0
 fi
+# both at once: offline (XV_OFFLINE=1), one message names every missing file
+paths=$("$XV_ROOT/scripts/fetch.sh" "$kdeb" "$bdeb")
+kdeb=$(sed -n 1p <<<"$paths")
+bdeb=$(sed -n 2p <<<"$paths")
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -23,12 +23,14 @@ def lock_sha(name):
 def isolated(work, **extra):
     env = dict(os.environ, XV_CACHE=os.path.join(work, 'cache'),
                XV_SHARED_CACHE=os.path.join(work, 'no-shared-cache'))
+    env.pop('XV_OFFLINE', None)
     env.update(extra)
     return env
 
 
 def test_every_locked_file_is_present_and_verified():
-    p = fetch(dict(os.environ))
+    # offline: a missing pin fails here, named, instead of downloading
+    p = fetch(dict(os.environ, XV_OFFLINE='1'))
     assert p.returncode == 0, p.stderr
     for path in p.stdout.split():
         name = os.path.basename(path)
@@ -57,6 +59,18 @@ def test_download_failure_says_what_to_do(work):
     assert not os.listdir(env['XV_CACHE']), 'a partial download was left behind'
 
 
+def test_offline_fails_at_once_naming_the_file(work):
+    # XV_OFFLINE=1 (the tests' mkguest): no mirror is tried, the message
+    # names the file, its sha256 and where to put it
+    env = isolated(work, XV_OFFLINE='1',
+                   XV_MIRRORS='file://' + os.path.join(work, 'empty-mirror'))
+    p = fetch(env, DEBIAN_TAR)
+    assert p.returncode != 0
+    assert 'downloading' not in p.stderr, p.stderr
+    assert DEBIAN_TAR in p.stderr and lock_sha(DEBIAN_TAR) in p.stderr, p.stderr
+    assert env['XV_CACHE'] in p.stderr and 'make fetch' in p.stderr, p.stderr
+
+
 def test_download_from_a_mirror_is_verified(work):
     # A local mirror laid out like Debian's archive, holding one good and
     # one tampered file: the good one is fetched into the cache, the other
@@ -65,7 +79,7 @@ def test_download_from_a_mirror_is_verified(work):
     pool = os.path.join(mirror, 'pool', 'main', 'q', 'qemu')
     os.makedirs(pool)
     shared = os.path.join(ROOT, '..', 'shared', 'cache', DEBIAN_TAR)
-    src = shared if os.path.exists(shared) else fetch(dict(os.environ), DEBIAN_TAR).stdout.strip()
+    src = shared if os.path.exists(shared) else fetch(dict(os.environ, XV_OFFLINE='1'), DEBIAN_TAR).stdout.strip()
     shutil.copy(src, pool)
     env = isolated(work, XV_MIRRORS='file://' + mirror)
     p = fetch(env, DEBIAN_TAR)

@@ -16,6 +16,7 @@ the misbehaviour:
                  3-byte character at byte 4096, then acts as plain
   stay           acts as plain, and runs on when the QMP connection closes
                  (as QEMU does) instead of exiting
+  quit-exit1     answers quit, then exits with status 1 (an error on quit)
   double-fork    starts 'sleep 6062' as a daemon (fork, setsid, fork: it is
                  nobody's child), then acts as plain
 """
@@ -52,16 +53,24 @@ if mode == 'utf8' and console_fd is not None:
     con.close()
 
 if mode == 'double-fork':
+    # the pipe's write end is close-on-exec: EOF on it means the daemon is
+    # 'sleep 6062' by now (the runner must not catch it before its exec,
+    # when its command line is still empty)
+    r, w = os.pipe()
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
-            os.closerange(3, 1024)
+            os.closerange(3, w)
+            os.closerange(w + 1, 1024)
             os.execvp('sleep', ['sleep', '6062'])
         os._exit(0)
+    os.close(w)
     os.wait()
+    os.read(r, 1)
+    os.close(r)
 
 if mode == 'exit':
     sys.stderr.write('fakeqemu: -fake: invalid option\n')
@@ -131,6 +140,9 @@ for req in requests():
     if name == 'quit':
         if mode == 'crash-on-quit':
             os.abort()
+        if mode == 'quit-exit1':
+            send({'return': {}, 'id': rid})
+            sys.exit(1)
         send({'return': {}, 'id': rid})
         sys.exit(0)
     send({'return': {}, 'id': rid})

@@ -344,3 +344,178 @@ def test_qtest_build_has_a_time_limit(work):
     finally:
         os.environ['PATH'], xv.qtest.NINJA_TIMEOUT = saved
     assert dt < 5, dt
+
+
+def run_suite(work, name, files, timeout=60, **env):
+    """Run the runner on a suite of files {file name: source}; return
+    (return code, stdout, seconds)."""
+    suite = os.path.join(work, name)
+    os.makedirs(suite)
+    for fn, src in files.items():
+        with open(os.path.join(suite, fn), 'w') as f:
+            f.write(textwrap.dedent(src))
+    e = dict(os.environ)
+    e.pop('XV_TESTS', None)
+    e.update(env)
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'run.py'), suite],
+                       capture_output=True, text=True, timeout=timeout, env=e)
+    return p.returncode, p.stdout + p.stderr, time.monotonic() - t0
+
+
+def test_runner_fails_a_test_that_swallows_its_limit_and_returns(work):
+    # a retry loop that catches everything, then returns: still a failure
+    rc, out, _ = run_suite(work, 'swallow', {'test_s.py': '''\
+        import time
+
+        def test_swallows_every_time_then_returns():
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 2.5:
+                try:
+                    time.sleep(100)
+                except BaseException:
+                    pass
+        test_swallows_every_time_then_returns.timeout = 1
+        '''}, XV_TEST_REARM='1')
+    assert rc == 1, out
+    assert 'FAIL swallow/test_s:test_swallows_every_time_then_returns' in out, out
+    assert 'swallowed its time limit (fired' in out, out
+    assert out.strip().splitlines()[-1] == '0 passed, 1 failed', out
+
+
+def test_runner_gives_up_on_a_test_that_swallows_every_limit(work):
+    # after MAX_REARMS re-arms the runner kills the test's children and exits
+    rc, out, dt = run_suite(work, 'forever', {'test_f.py': '''\
+        import subprocess, time
+
+        def test_never_stops():
+            subprocess.Popen(['sleep', '6064'])
+            while True:
+                try:
+                    time.sleep(100)
+                except BaseException:
+                    pass
+        test_never_stops.timeout = 1
+        '''}, XV_TEST_REARM='1')
+    ps = subprocess.run(['pgrep', '-f', '^sleep 6064$'], capture_output=True, text=True)
+    for pid in ps.stdout.split():
+        os.kill(int(pid), 9)
+    assert rc not in (0, 1) and 'swallowed its time limit 4 times' in out, (rc, out)
+    assert 'the runner kills its children and exits' in out, out
+    assert 'left behind: process' in out and ps.returncode == 1, (out, ps.stdout)
+    assert dt < 15, dt
+
+
+def test_explicit_quit_with_an_error_status_fails():
+    # the test's own quit, then exit status 1: a failure whether QEMU has
+    # already exited when the block ends or is still exiting
+    for wait in (0.5, 0):
+        vm = fake_vm('quit-exit1')
+
+        def run():
+            with vm:
+                vm.cmd('quit')
+                time.sleep(wait)
+        expect_failure(run, 'QEMU exited with status 1 on quit')
+        assert not alive(vm.proc.pid) and not os.path.exists(vm.dir)
+    # a clean exit after the test's quit is fine
+    with fake_vm('plain') as vm:
+        vm.cmd('quit')
+        time.sleep(0.5)
+    assert vm.exitcode() == 0
+
+
+def test_runner_fails_when_nothing_runs(work):
+    rc, out, _ = run_suite(work, 'empty', {'test_none.py': 'X = 1\n'})
+    assert rc != 0 and 'has no tests' in out, out
+    rc, out, _ = run_suite(work, 'nomatch', {'test_one.py': 'def test_one():\n    pass\n'},
+                           XV_TESTS='no-such-test')
+    assert rc != 0 and "XV_TESTS='no-such-test' matches none" in out, out
+
+
+def test_runner_refuses_generator_and_async_tests(work):
+    rc, out, _ = run_suite(work, 'gen', {'test_gen.py': '''\
+        def test_generator():
+            assert False, 'never runs'
+            yield
+
+        async def test_async():
+            assert False, 'never runs'
+        '''})
+    assert rc == 1, out
+    assert out.strip().splitlines()[-1] == '0 passed, 2 failed', out
+    assert 'is a generator function' in out and 'is an async def function' in out, out
+
+
+def test_failed_launch_leaks_no_fd(work):
+    # Popen fails (no binary, not executable): the console's socketpair is
+    # closed all the same
+    noexec = os.path.join(work, 'not-executable')
+    open(noexec, 'w').close()
+
+    def fds():
+        return len(os.listdir('/proc/self/fd'))
+    before = fds()
+    for binary in ['/nonexistent/qemu', noexec] * 3:
+        vm = VM([], binary=binary, name='nobin', console=True, accel=None)
+        expect_failure(lambda: vm.launch(), 'QEMU failed to launch')
+        vm.shutdown()
+    assert fds() == before, 'fds: %d before, %d after 6 failed launches' % (before, fds())
+
+
+def test_runner_limits_imports_and_threads(work):
+    rc, out, dt = run_suite(work, 'imp', {'test_imp.py': '''\
+        import time
+        time.sleep(600)
+
+        def test_x():
+            pass
+        '''}, XV_TEST_TIMEOUT='1')
+    assert rc == 1 and 'FAIL imp/test_imp (import)' in out and 'timed out after 1.0s' in out, out
+    assert dt < 10, dt
+    rc, out, dt = run_suite(work, 'thr', {'test_thr.py': '''\
+        import threading, time
+
+        def test_leaves_a_thread():
+            threading.Thread(target=time.sleep, args=(600,), name='xv-left').start()
+        '''})
+    assert rc == 1 and "left behind: thread 'xv-left'" in out, out
+    assert dt < 15, 'the runner waited %.0fs for the thread' % dt
+
+
+def test_runner_restores_environment_and_cwd(work):
+    rc, out, _ = run_suite(work, 'env', {'test_env.py': '''\
+        import os
+
+        def test_a_changes():
+            os.environ['XV_LEAK'] = '1'
+            os.chdir('/')
+
+        def test_b_sees_none():
+            assert 'XV_LEAK' not in os.environ, 'leaked from test_a'
+            assert os.getcwd() != '/', 'cwd leaked from test_a'
+        '''})
+    assert rc == 0 and out.strip().splitlines()[-1] == '2 passed, 0 failed', out
+
+
+def test_timeout_in_a_qmp_command_or_launch_kills_at_once(work):
+    # past the limit inside vm.cmd or launch: the cleanup kills QEMU at
+    # once, no quit_timeout wait
+    rc, out, dt = run_suite(work, 'cmdto', {'test_cmdto.py': '''\
+        import os
+        from xv.vm import VM
+        TIMEOUT = 2
+
+        def test_cmd_past_limit():
+            os.environ['XV_FAKE'] = 'hang'
+            with VM([], binary=%r, name='to', console=False, accel=None) as vm:
+                vm.cmd('query-status')
+
+        def test_launch_past_limit():
+            os.environ['XV_FAKE'] = 'silent'
+            with VM([], binary=%r, name='lt', console=True, accel=None):
+                pass
+        ''' % (FAKE, FAKE)})
+    assert rc == 1 and 'FAIL cmdto/test_cmdto:test_cmd_past_limit (2.' in out, out
+    assert 'FAIL cmdto/test_cmdto:test_launch_past_limit (2.' in out, out
+    assert dt < 10, dt

@@ -79,7 +79,11 @@ def run_l1(work, binary, iommu, name, trace=()):
         args += ['-trace', t]
     with VM(args, binary=binary, name=name) as vm:
         vm.wait_console(r'^XV-INIT: ready', timeout=300)
-        vm.wait_console(r'^XV-EXIT: \d+', timeout=300)
+        m = vm.wait_console(r'^XV-EXIT: (\d+)', timeout=300)
+        # the guest's script (the program's status is XV-RC, checked by
+        # the tests): anything but 0 is the script itself failing
+        assert m.group(1) == '0', ('the guest script exited with status %s; console ends with:\n%s'
+                                   % (m.group(1), vm.console[-3000:]))
         con = vm.console
         vm.wait_exit(60)
         err = vm.stderr()

@@ -6,6 +6,7 @@ import io
 import os
 import stat
 import subprocess
+import sys
 
 from . import ROOT, BUILD
 
@@ -23,8 +24,15 @@ def guest_dir(arch='x86_64', kernel=None):
     prefix (e.g. '6.12'); the default is the first one.
     """
     out = os.path.join(BUILD, 'guest', arch + ('-' + kernel if kernel else ''))
-    subprocess.run([os.path.join(ROOT, 'scripts', 'mkguest.sh'), arch, out] +
-                   ([kernel] if kernel else []), check=True)
+    # offline: a test never downloads; a pinned file in no cache fails at
+    # once, saying which and where it goes
+    p = subprocess.run([os.path.join(ROOT, 'scripts', 'mkguest.sh'), arch, out] +
+                       ([kernel] if kernel else []),
+                       env=dict(os.environ, XV_OFFLINE='1'),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.stderr:
+        sys.stderr.write(p.stderr)
+    assert p.returncode == 0, 'mkguest.sh %s failed (%d):\n%s' % (arch, p.returncode, p.stderr.strip())
     return out
 
 

@@ -28,6 +28,17 @@ from qemu.qmp import ExecInterruptedError, Runstate, StateError
 from qemu.qmp.legacy import QEMUMonitorProtocol
 
 from . import qemu_binary
+from .runner import TestTimeout
+
+
+def _timing_out():
+    """Is the test's time limit (TestTimeout) being handled right now?"""
+    e = sys.exc_info()[1]
+    while e is not None:
+        if isinstance(e, TestTimeout):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def _private_qmp_api():
@@ -100,7 +111,9 @@ class VM(QEMUMachine):
     QEMU's exit status is checked: leaving the block asks QEMU to quit and
     fails the test if it does not exit with 0 within quit_timeout seconds
     (a crash on quit, a hang), or if it had already died from a signal
-    without the test collecting its status (wait_exit).  A guest kernel
+    without the test collecting its status (wait_exit); after the test's own
+    quit a non-zero status fails too, however fast QEMU exited.  Past the
+    test's time limit (TestTimeout) QEMU is killed at once.  A guest kernel
     panic fails wait_console at once (fail_on_panic=False turns that off).
     prefix is a command put before QEMU's (QEMUMachine's wrapper, e.g.
     ['env', 'LD_PRELOAD=...']).
@@ -227,6 +240,11 @@ class VM(QEMUMachine):
             raise AssertionError('QMP negotiation with QEMU failed: %s: %s; %s'
                                  % (type(e).__name__, e, self.stderr().strip()[-2000:])) from e
 
+    def _close_cons_pair(self):
+        pair, self._cons_sock_pair = getattr(self, '_cons_sock_pair', None), None
+        for sock in pair or ():
+            sock.close()
+
     def _kill_now(self):
         if self._popen and self._popen.poll() is None:
             self._popen.kill()
@@ -237,7 +255,14 @@ class VM(QEMUMachine):
             self.launch_timeout = timeout
         self._in_launch = True
         try:
-            super().launch()
+            try:
+                super().launch()
+            finally:
+                # a launch that failed before QEMU ran (Popen: no binary,
+                # not executable) never shuts down: close the console's
+                # socketpair here
+                if not self._launched:
+                    self._close_cons_pair()
         except VMLaunchFailure as e:
             cause = e.__cause__
             if isinstance(cause, AssertionError):
@@ -465,6 +490,9 @@ class VM(QEMUMachine):
         # launch error is the one to report
         check = check and not self._in_launch
         timeout = self.quit_timeout if timeout is None else timeout
+        # past the test's time limit (in vm.cmd, in launch, anywhere in the
+        # block): kill at once, no quit_timeout wait
+        hard = hard or _timing_out()
         try:
             if not self._launched:
                 pass
@@ -476,6 +504,10 @@ class VM(QEMUMachine):
                         and not self._quit_issued:
                     # a test that expects QEMU to exit says so (wait_exit)
                     problem = 'QEMU exited by itself with status %d' % rc
+                elif rc and not self._status_collected:
+                    # after the test's own quit: the same as a status on
+                    # the harness's quit, however fast QEMU exited
+                    problem = 'QEMU exited with status %d on quit' % rc
                 super().shutdown(hard=True)
             elif not self._qmp_connection:
                 # no QMP to quit with: QEMUMachine sends SIGTERM at once
@@ -521,6 +553,7 @@ class VM(QEMUMachine):
                 self._con.close()
             if self._reader:
                 self._reader.join(5)
+            self._close_cons_pair()
             if problem:
                 problem += ': ' + self.stderr().strip()[-2000:]
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -535,7 +568,8 @@ class VM(QEMUMachine):
     def __exit__(self, exc_type, *exc):
         # a failure in the test comes first; QEMU's status is checked only
         # when the test itself passed
-        self.shutdown(check=exc_type is None)
+        timed_out = exc_type is not None and issubclass(exc_type, TestTimeout)
+        self.shutdown(check=exc_type is None, hard=timed_out)
         return False
 
 
