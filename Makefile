@@ -25,7 +25,7 @@ PYTHON := /usr/bin/python3
 # Repo-side suites: every tests/<suite>/ with test_*.py, foundation first.
 SUITES := foundation harness $(filter-out foundation harness,$(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/test_*.py)))))
 # Suites 'make check' runs, in order (each prints 'N passed, N failed' last).
-CHECKS := deps-fresh patches qtest unit $(SUITES)
+CHECKS := deps-fresh patches qtest unit asan $(SUITES)
 
 .PHONY: all deps fetch prepare build check run bench export install help clean distclean \
         $(addprefix check-,$(CHECKS)) check-asan check-unit guests base asan

@@ -77,8 +77,8 @@ def test_kvmclock_page_refused(work):
                 "MSR_KVM_SYSTEM_TIME(_NEW) (0x30041) points into it and KVM "
                 "writes there itself")
         assert want in err, err
-        assert 'protect another page or turn the CPU property kvmclock off' \
-            in err, err
+        assert ('protect another page, or start the VM with '
+                '-cpu ...,kvmclock=off,kvm-pv-enforce-cpuid=on') in err, err
         info = query(vm)
         assert info['pages'] == [] and info['memslots-used'] == 0, info
         out = vm.hmp('subpage_wp_set 0x%x 0' % KVMCLOCK_PAGE)

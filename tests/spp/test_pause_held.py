@@ -155,3 +155,45 @@ def test_pause_from_inside_an_mmio_access(work):
         assert err, 'device_add failed without a message'
         assert vm.cmd('query-status')['status'] == 'running'
 
+
+
+def test_migrated_held_write_on_kvm_spp_destination(work):
+    """A write held on an emulated source and migrated to a kvm-spp
+    destination, where no window checks it, is denied and held again at
+    'cont' while its page is still protected (it was written straight
+    into the protected RAM), and lands once the page is writable."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from test_kvm_spp import spp_vm
+    stream = os.path.join(work, 'held.stream')
+    vm, path = boot(work)
+    with vm:
+        qt = Qtest(path)
+        hold_one_write(vm, qt)
+        vm.cmd('migrate', uri='file:' + stream)
+        deadline = time.monotonic() + 60
+        while vm.cmd('query-migrate').get('status') != 'completed':
+            assert vm.cmd('query-migrate').get('status') != 'failed'
+            assert time.monotonic() < deadline, 'migration did not complete'
+            time.sleep(0.05)
+    with spp_vm(work, 'held-dst', obj='subpage-wp,id=swp0,backend=kvm-spp,action=pause',
+                args=['-machine', 'q35', '-m', '128M', '-incoming', 'defer']) as (dst, log):
+        dst.cmd('migrate-incoming', uri='file:' + stream)
+        deadline = time.monotonic() + 60
+        while dst.cmd('query-migrate').get('status') != 'completed':
+            assert dst.cmd('query-migrate').get('status') != 'failed'
+            assert time.monotonic() < deadline, 'incoming migration did not complete'
+            time.sleep(0.05)
+        info = dst.cmd('x-query-subpage-wp')
+        assert info['backend'] == 'kvm-spp' and info['writes-held'] == 1, info
+        dst.cmd('cont')
+        dst.wait_event('STOP', timeout=30)
+        info = dst.cmd('x-query-subpage-wp')
+        assert info['writes-held'] == 1 and info['violations'] == 1, info
+        word = dst.hmp('xp /1wx 0x%x' % PAGE)
+        assert word.split()[-1] == '0x00000000', 'landed in a protected page: ' + word
+        dst.cmd('x-subpage-wp-set', pages=[{'gpa': PAGE, 'mask': 0xffffffff}])
+        dst.cmd('cont')
+        word = dst.hmp('xp /1wx 0x%x' % PAGE)
+        assert word.split()[-1] == '0x%08x' % VAL, 'the held write did not land: ' + word
+        assert dst.cmd('x-query-subpage-wp')['writes-held'] == 0
