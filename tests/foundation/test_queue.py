@@ -29,7 +29,10 @@ def git(src, *args):
 
 
 def queue_env(work):
-    env = dict(os.environ, XV_BUILD=os.path.join(work, 'build'),
+    # no 'git gc --auto' after the many commits: it detaches into the
+    # background and outlives the test (the runner, a subreaper, sees it)
+    env = dict(os.environ, GIT_CONFIG_COUNT='1', GIT_CONFIG_KEY_0='gc.auto',
+               GIT_CONFIG_VALUE_0='0', XV_BUILD=os.path.join(work, 'build'),
                XV_PATCHES=os.path.join(work, 'patches'))
     os.makedirs(env['XV_PATCHES'])
     return env
