@@ -143,6 +143,15 @@ def test_slot_zap_all_quirk(work):
         vm.cmd('object-add', **{'qom-type': 'subpage-wp', 'id': 'swp1',
                                 'backend': 'emulated'})
         assert zap_calls(log) == want
+        # the quirk cannot come back: asking for it is an error, not ignored
+        vm.cmd('object-del', id='swp1')
+        args = {'qom-type': 'subpage-wp', 'id': 'swp2', 'backend': 'emulated',
+                'kvm-slot-zap-all': True}
+        if offered:
+            err = vm.cmd_error('object-add', **args)
+            assert 'kvm-slot-zap-all=on cannot be honoured' in err, err
+        else:
+            vm.cmd('object-add', **args)
 
     # kvm-slot-zap-all=on keeps the quirk, and is fixed at creation
     with spp_vm(work, 'zap-kept', 'subpage-wp,id=swp0,backend=emulated,'
