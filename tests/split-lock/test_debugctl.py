@@ -7,7 +7,6 @@ cpu/split_lock_msrs subsection, and can migrate to a QEMU without it."""
 
 import os
 import sys
-import time
 
 from xv.vm import VM
 
@@ -27,10 +26,7 @@ def run(work, cpu, name):
         assert 'unexpected_exception' not in r, vm.console[-2000:]
         vm.cmd('stop')
         vm.cmd('migrate', uri='file:' + state)
-        deadline = time.monotonic() + 60
-        while vm.cmd('query-migrate').get('status') != 'completed':
-            assert time.monotonic() < deadline, vm.cmd('query-migrate')
-            time.sleep(0.2)
+        vm.wait_migration()
         vm.cmd('cont')
         vm.console_write('x')
         vm.wait_exit(30, expect=1)    # isa-debug-exit, value 0

@@ -4,7 +4,6 @@ new QEMU process, and the restored guest (the micro-guest) is filtered."""
 
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -13,17 +12,6 @@ from spp_common import query  # noqa: E402
 import test_microguest as mg  # noqa: E402
 
 EXTRA = {0x30000: 0x12345678, 0x31000: 0, 0x32000: 0}
-
-
-def wait_migration(vm, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        st = vm.cmd('query-migrate').get('status')
-        if st == 'completed':
-            return
-        assert st not in ('failed', 'cancelled'), vm.cmd('query-migrate')
-        assert time.monotonic() < deadline, 'migration still %s' % st
-        time.sleep(0.1)
 
 
 def test_protections_survive_migration_to_file(work):
@@ -35,14 +23,14 @@ def test_protections_survive_migration_to_file(work):
         mg.set_masks(src, pages)
         before = query(src)
         src.cmd('migrate', uri='file:' + state)
-        wait_migration(src)
+        src.wait_migration()
     assert [(p['gpa'], p['mask']) for p in before['pages']] == sorted(pages.items())
 
     with VM(args + ['-incoming', 'defer'], console=False,
             name='spp-mig-dst') as dst:
         assert query(dst)['pages'] == []
         dst.cmd('migrate-incoming', uri='file:' + state)
-        wait_migration(dst)
+        dst.wait_migration()
         after = query(dst)
         assert after['pages'] == before['pages'], after
         assert after['runs'] == 2, after

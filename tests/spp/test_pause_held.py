@@ -171,19 +171,11 @@ def test_migrated_held_write_on_kvm_spp_destination(work):
         qt = Qtest(path)
         hold_one_write(vm, qt)
         vm.cmd('migrate', uri='file:' + stream)
-        deadline = time.monotonic() + 60
-        while vm.cmd('query-migrate').get('status') != 'completed':
-            assert vm.cmd('query-migrate').get('status') != 'failed'
-            assert time.monotonic() < deadline, 'migration did not complete'
-            time.sleep(0.05)
+        vm.wait_migration()
     with spp_vm(work, 'held-dst', obj='subpage-wp,id=swp0,backend=kvm-spp,action=pause',
                 args=['-machine', 'q35', '-m', '128M', '-incoming', 'defer']) as (dst, log):
         dst.cmd('migrate-incoming', uri='file:' + stream)
-        deadline = time.monotonic() + 60
-        while dst.cmd('query-migrate').get('status') != 'completed':
-            assert dst.cmd('query-migrate').get('status') != 'failed'
-            assert time.monotonic() < deadline, 'incoming migration did not complete'
-            time.sleep(0.05)
+        dst.wait_migration()
         info = dst.cmd('x-query-subpage-wp')
         assert info['backend'] == 'kvm-spp' and info['writes-held'] == 1, info
         dst.cmd('cont')

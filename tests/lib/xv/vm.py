@@ -463,6 +463,18 @@ class VM(QEMUMachine):
             self._pull_events(min(left, 1.0))
 
     # -- end -------------------------------------------------------------
+    def wait_migration(self, timeout=60):
+        """Wait for the migration (outgoing or incoming) to complete; a
+        failed or cancelled one fails at once, with QEMU's reason."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.cmd('query-migrate')
+            if st.get('status') == 'completed':
+                return
+            assert st.get('status') not in ('failed', 'cancelled'), st
+            assert time.monotonic() < deadline, 'migration still %s' % st.get('status')
+            time.sleep(0.1)
+
     def wait_exit(self, timeout=60, expect=0):
         """Wait for QEMU to exit by itself; return its exit status, which
         must be expect (None: any)."""
