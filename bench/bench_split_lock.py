@@ -36,7 +36,10 @@ def run_guest(binary, cpu, mode):
                '-serial', 'file:' + log, '-kernel', guest,
                '-append', 'mode=' + mode]
         # CPU time of QEMU (user + system), less sensitive than wall-clock
-        # time to other load on the machine
+        # time to other load on the machine.  This is the one place QEMU is
+        # not started through xv.VM or xv.run_to_exit: the measure is this
+        # process's own rusage, which only os.wait4 on the child returns
+        # (the harness's launchers reap QEMU themselves and keep no rusage)
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)

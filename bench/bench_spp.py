@@ -10,13 +10,12 @@ import os
 import shutil
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import time
 
 from common import compare
-from xv import kvm_usable, qemu_binary
+from xv import bios_image, kvm_usable, qemu_binary
 from xv.vm import VM
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,10 +26,8 @@ PLAIN_RUNS = int(os.environ.get('XV_BENCH_SPP_PLAIN_RUNS', '5'))
 
 
 def build_image(work, name, out):
-    obj = os.path.join(work, name + '.o')
-    subprocess.run(['gcc', '-m32', '-c', '-o', obj, os.path.join(HERE, name + '.S')],
-                   check=True)
-    subprocess.run(['objcopy', '-O', 'binary', '-j', '.text', obj, out], check=True)
+    img = bios_image(os.path.join(HERE, name + '.S'), work)
+    os.replace(img, out)
     return out
 
 

@@ -6,14 +6,8 @@
  * "loops" times, then writes 0x600dd00d at 0x21000 and halts.  The 32-bit
  * loop count sits at offset 0x200 of the image; bench_spp.py patches it.
  */
-    .code16
-    .text
-    .globl _start
-_start:
-    cli
-    xorw    %ax, %ax
-    movw    %ax, %ss
-    movw    $0x7000, %sp
+    .include "bios.inc"
+    bios_entry
     movw    $0x1000, %ax
     movw    %ax, %es
     movw    $0x2000, %ax
@@ -35,6 +29,4 @@ _start:
 loops:
     .long   0
 
-    .org    0xfff0
-    ljmp    $0xf000, $_start
-    .org    0x10000
+    bios_reset_vector

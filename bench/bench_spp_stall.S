@@ -11,14 +11,8 @@
  *   +0x1000 + 8 * (window & 1023): longest gap in ticks (32 bits), then
  *          the window number (TSC >> 24, low 32 bits) it belongs to
  */
-    .code16
-    .text
-    .globl _start
-_start:
-    cli
-    xorw    %ax, %ax
-    movw    %ax, %ss
-    movw    $0x7000, %sp
+    .include "bios.inc"
+    bios_entry
     movw    $0x2000, %ax
     movw    %ax, %es
     rdtsc
@@ -45,6 +39,4 @@ _start:
     incl    %es:0xc
     jmp     1b
 
-    .org    0xfff0
-    ljmp    $0xf000, $_start
-    .org    0x10000
+    bios_reset_vector

@@ -7,9 +7,10 @@
  * over and over, counting the pages written at 0x20000 (32 bits).  Every
  * time KVM drops its mappings of the guest, each page faults again.
  */
+    .include "bios.inc"
     .code16
     .text
-    .globl _start
+    .globl  _start
 _start:
     cli
     lgdtl   %cs:gdtdesc
@@ -46,7 +47,4 @@ gdtdesc:
     .word   3 * 8 - 1
     .long   0xf0000 + gdt
 
-    .org    0xfff0
-    .code16
-    ljmp    $0xf000, $_start
-    .org    0x10000
+    bios_reset_vector

@@ -24,7 +24,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'lib'))
 sys.dont_write_bytecode = True
 
-from xv import kvm_usable, qemu_binary  # noqa: E402
+from xv import bios_image, kvm_usable, qemu_binary  # noqa: E402
 from xv.vm import VM  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,11 +39,7 @@ SLOT_ZAP_ALL = 1 << 7
 
 
 def build(work):
-    obj = os.path.join(work, 'zap.o')
-    out = os.path.join(work, 'zap.bin')
-    subprocess.run(['gcc', '-m32', '-c', '-o', obj, os.path.join(HERE, 'bench_spp_zap.S')],
-                   check=True)
-    subprocess.run(['objcopy', '-O', 'binary', '-j', '.text', obj, out], check=True)
+    out = bios_image(os.path.join(HERE, 'bench_spp_zap.S'), work, 'zap')
     so = os.path.join(work, 'sppshim.so')
     subprocess.run(['cc', '-shared', '-fPIC', '-O2', '-o', so, SHIM, '-ldl'], check=True)
     return out, so

@@ -60,7 +60,7 @@ mmdebstrap --quiet --variant=minbase --include=ca-certificates bookworm "$root" 
 # pinned python3-qemu-qmp .deb goes into the new root's download cache
 mkdir -p "$root/xv" "$root/root/.cache/qemu-xv"
 cp -a "$XV_ROOT/scripts" "$XV_ROOT/upstream.lock" "$root/xv/"
-qmp=$(awk '$1 == "file" && $2 ~ /^python3-qemu-qmp_/ { print $2 }' "$XV_LOCK")
+qmp=$(xv_lock_names '^python3-qemu-qmp_'); qmp=${qmp%%$'\n'*}
 cp "$(xv_fetch "$qmp")" "$root/root/.cache/qemu-xv/"
 mkdir -p "$root/xv/src" "$root/xv/obj"
 

@@ -11,7 +11,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[ $# -gt 0 ] || set -- $(awk '$1 == "file" { print $2 }' "$XV_LOCK")
+[ $# -gt 0 ] || set -- $(xv_lock_names)
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 

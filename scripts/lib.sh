@@ -48,6 +48,12 @@ xv_lock_file() {
         xv_die "$XV_LOCK pins no file named '$1'"
 }
 
+# xv_lock_names [ERE]: the names of the "file" lines, in lock-file order,
+# that match the extended regular expression ERE (all of them without one)
+xv_lock_names() {
+    XV_RE=${1:-.} awk '$1 == "file" && $2 ~ ENVIRON["XV_RE"] { print $2 }' "$XV_LOCK"
+}
+
 # xv_fetch NAME: print the path of a verified copy of NAME
 xv_fetch() {
     "$XV_ROOT/scripts/fetch.sh" "$1"

@@ -29,9 +29,11 @@ aarch64) debarch=arm64 kflavour=arm64 console=ttyAMA0
 *) xv_die "unknown guest architecture '$arch' (x86_64, s390x or aarch64)" ;;
 esac
 
-kdeb=$(awk -v f="$kflavour" -v k="$kernel" '$1 == "file" && $2 ~ ("^linux-image-.*-" f "_") &&
-                                             index($2, "linux-image-" k) == 1 { print $2; exit }' "$XV_LOCK")
-bdeb=$(awk -v a="$debarch" '$1 == "file" && $2 ~ ("^busybox-static_.*_" a "\\.deb$") { print $2 }' "$XV_LOCK")
+# the first pinned kernel of this flavour (whose version starts with
+# $kernel, taken literally) and busybox
+kre=$(printf '%s' "$kernel" | sed 's/[][\\.^$*+?(){}|]/\\&/g')
+kdeb=$(xv_lock_names "^linux-image-${kre}.*-${kflavour}_"); kdeb=${kdeb%%$'\n'*}
+bdeb=$(xv_lock_names "^busybox-static_.*_${debarch}\\.deb\$"); bdeb=${bdeb%%$'\n'*}
 [ -n "$kdeb" ] && [ -n "$bdeb" ] || xv_die "upstream.lock pins no kernel${kernel:+ $kernel} or busybox for $arch"
 
 # up to date (this script, init, the pinned names and checksums, the

@@ -159,11 +159,25 @@ def test_guest_panic_fails_at_once(work):
     assert not alive(vm.proc.pid) and not os.path.exists(vm.dir)
 
 
-def test_runner_time_limit_and_leftovers(work):
-    suite = os.path.join(work, 'selftest')
+def run_suite(work, name, files, timeout=60, **env):
+    """Run the runner on a suite of files {file name: source}; return
+    (return code, stdout then stderr, seconds)."""
+    suite = os.path.join(work, name)
     os.makedirs(suite)
-    with open(os.path.join(suite, 'test_bad.py'), 'w') as f:
-        f.write(textwrap.dedent('''\
+    for fn, src in files.items():
+        with open(os.path.join(suite, fn), 'w') as f:
+            f.write(textwrap.dedent(src))
+    e = dict(os.environ)
+    e.pop('XV_TESTS', None)
+    e.update(env)
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'run.py'), suite],
+                       capture_output=True, text=True, timeout=timeout, env=e)
+    return p.returncode, p.stdout + p.stderr, time.monotonic() - t0
+
+
+def test_runner_time_limit_and_leftovers(work):
+    rc, out, dt = run_suite(work, 'selftest', {'test_bad.py': '''\
             import subprocess, tempfile, time
 
             def test_sleeps_too_long():
@@ -194,14 +208,9 @@ def test_runner_time_limit_and_leftovers(work):
                     pass
                 time.sleep(600)
             test_catches_assertion_errors.timeout = 2
-            '''))
-    t0 = time.monotonic()
-    p = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'run.py'), suite],
-                       capture_output=True, text=True, timeout=120)
-    dt = time.monotonic() - t0
-    out = p.stdout
-    assert p.returncode == 1, out
-    assert out.strip().splitlines()[-1] == '1 passed, 5 failed', out
+            '''}, timeout=120)
+    assert rc == 1, out
+    assert '\n1 passed, 5 failed\n' in out, out
     assert out.count('timed out after 2.0s') == 3, out
     # swallowed once, the limit fires again 5 s later
     assert 'FAIL selftest/test_bad:test_swallows_the_limit (7.' in out, out
@@ -280,10 +289,7 @@ def test_console_keeps_a_character_split_between_reads():
 def test_runner_reaps_double_forked_children(work):
     # the runner is a subreaper: a process that double-forked away from
     # QEMU is still the runner's, found, killed and reported
-    suite = os.path.join(work, 'selftest2')
-    os.makedirs(suite)
-    with open(os.path.join(suite, 'test_daemon.py'), 'w') as f:
-        f.write(textwrap.dedent('''\
+    rc, out, _ = run_suite(work, 'selftest2', {'test_daemon.py': '''\
             import os
             from xv.vm import VM
 
@@ -291,17 +297,12 @@ def test_runner_reaps_double_forked_children(work):
                 os.environ['XV_FAKE'] = 'double-fork'
                 with VM([], binary=%r, name='df', console=False, accel=None) as vm:
                     vm.cmd('query-status')
-            ''' % FAKE))
-    env = dict(os.environ)
-    env.pop('XV_TESTS', None)
-    p = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'run.py'), suite],
-                       capture_output=True, text=True, timeout=60, env=env)
+            ''' % FAKE})
     ps = subprocess.run(['pgrep', '-f', '^sleep 6062$'], capture_output=True, text=True)
     for pid in ps.stdout.split():
         os.kill(int(pid), 9)
     assert ps.returncode == 1, 'the daemon escaped the runner and still runs: ' + ps.stdout
-    out = p.stdout
-    assert out.strip().splitlines()[-1] == '0 passed, 1 failed', out
+    assert rc == 1 and '\n0 passed, 1 failed\n' in out, out
     assert 'left behind: process' in out and 'sleep 6062' in out, out
 
 
@@ -344,23 +345,6 @@ def test_qtest_build_has_a_time_limit(work):
     finally:
         os.environ['PATH'], xv.qtest.NINJA_TIMEOUT = saved
     assert dt < 5, dt
-
-
-def run_suite(work, name, files, timeout=60, **env):
-    """Run the runner on a suite of files {file name: source}; return
-    (return code, stdout, seconds)."""
-    suite = os.path.join(work, name)
-    os.makedirs(suite)
-    for fn, src in files.items():
-        with open(os.path.join(suite, fn), 'w') as f:
-            f.write(textwrap.dedent(src))
-    e = dict(os.environ)
-    e.pop('XV_TESTS', None)
-    e.update(env)
-    t0 = time.monotonic()
-    p = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'run.py'), suite],
-                       capture_output=True, text=True, timeout=timeout, env=e)
-    return p.returncode, p.stdout + p.stderr, time.monotonic() - t0
 
 
 def test_runner_fails_a_test_that_swallows_its_limit_and_returns(work):

@@ -118,7 +118,7 @@ def cap_name(nr):
 
 
 def asan_binary():
-    b = os.path.join(xv.BUILD, 'asan-obj', 'qemu-system-x86_64')
+    b = xv.qemu_binary('x86_64', 'asan')
     return b if os.path.exists(b) else None
 
 
@@ -126,8 +126,9 @@ def asan_binary_or_skip():
     """The ASan/UBSan build, or skip the test (never counted as passed)."""
     b = asan_binary()
     if not b:
-        raise xv.Skip('no ASan/UBSan build (%s/asan-obj): run scripts/build.sh --asan; '
-                      'the sanitizer checks did not run' % xv.BUILD)
+        raise xv.Skip('no ASan/UBSan build (%s): run make asan or set '
+                      'XV_QEMU_X86_64_ASAN; the sanitizer checks did not run'
+                      % xv.qemu_binary('x86_64', 'asan'))
     return b
 
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Real-mode BIOS: map iommu-testdev (00:04.0) BAR0 at 0xa0000 and make it
  * DMA-write 4 bytes to 0x3000 by reading its trigger register. */
+    .include "bios.inc"
     .code16
     .text
-    .globl _start
+    .globl  _start
 _start:
     cli
     movl $0x80002010, %eax
@@ -34,6 +35,4 @@ trigger:
     movl %ebx, 0x2000
 1:  hlt
     jmp 1b
-    .org 0xfff0
-    ljmp $0xf000, $_start
-    .org 0x10000
+    bios_reset_vector

@@ -13,14 +13,8 @@
  * The list of writes is mirrored in test_microguest.py (WRITES); the
  * pc_* labels mark instructions whose violation events it checks the pc of.
  */
-    .code16
-    .text
-    .globl _start
-_start:
-    cli
-    xorw    %ax, %ax
-    movw    %ax, %ss
-    movw    $0x7000, %sp
+    .include "bios.inc"
+    bios_entry
     movw    $0x1000, %ax
     movw    %ax, %es                /* ES = 0x10000: the protected page */
     movw    $0x2000, %ax
@@ -108,6 +102,4 @@ qword1:
 qword2:
     .quad   0xfedcba9876543210
 
-    .org    0xfff0
-    ljmp    $0xf000, $_start
-    .org    0x10000
+    bios_reset_vector

@@ -7,15 +7,9 @@
  * waits for a key (the "send-key" command: the i8042 output buffer
  * fills), disables the area again and writes a second marker at 0x21004.
  */
-    .code16
-    .text
-    .globl _start
-_start:
-    cli
-    xorw    %ax, %ax
-    movw    %ax, %ds
-    movw    %ax, %ss
-    movw    $0x7000, %sp
+    .include "bios.inc"
+    bios_entry
+    movw    %ax, %ds                /* AX is 0 */
     movl    $0x4b564d01, %ecx       /* MSR_KVM_SYSTEM_TIME_NEW */
     movl    $0x00030041, %eax       /* 0x30040, bit 0: enabled */
     xorl    %edx, %edx
@@ -39,6 +33,4 @@ _start:
     hlt
     jmp     2b
 
-    .org    0xfff0
-    ljmp    $0xf000, $_start
-    .org    0x10000
+    bios_reset_vector

@@ -15,14 +15,7 @@ FULL = 0xffffffff
 def build_microguest(workdir, name='microguest'):
     """Assemble NAME.S (default microguest.S) into a 64 KiB real-mode
     -bios image."""
-    obj = os.path.join(workdir, name + '.o')
-    out = os.path.join(workdir, name + '.bin')
-    subprocess.run(['gcc', '-m32', '-c', '-o', obj,
-                    os.path.join(HERE, name + '.S')], check=True)
-    subprocess.run(['objcopy', '-O', 'binary', '-j', '.text', obj, out],
-                   check=True)
-    assert os.path.getsize(out) == 0x10000, '%s is not 64 KiB' % name
-    return out
+    return xv.bios_image(os.path.join(HERE, name + '.S'), workdir)
 
 
 def symbols(workdir):

@@ -11,6 +11,7 @@ import os
 import socket
 import time
 
+import xv
 from xv.vm import VM
 
 PAGE = 0x100000
@@ -117,15 +118,8 @@ def build_dma_guest(work):
     """dma-from-mmio.S: a real-mode -bios image that maps iommu-testdev's
     BAR and reads its trigger register, so the device's DMA to 0x3000 runs
     inside the vCPU's MMIO access."""
-    import subprocess
-    obj = os.path.join(work, 'dma.o')
-    out = os.path.join(work, 'dma.bin')
-    subprocess.run(['gcc', '-m32', '-c', '-o', obj,
-                    os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                 'dma-from-mmio.S')], check=True)
-    subprocess.run(['ld', '-m', 'elf_i386', '-Ttext', '0', '--oformat', 'binary',
-                    '-o', out, obj], check=True)
-    return out
+    return xv.bios_image(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                      'dma-from-mmio.S'), work, 'dma')
 
 
 def test_pause_from_inside_an_mmio_access(work):

@@ -2,6 +2,7 @@
 """qemu-xv's test harness: QEMU processes driven over QMP, test guests, a runner."""
 
 import os
+import subprocess
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
@@ -16,13 +17,15 @@ if QEMU_PYTHON not in sys.path:
 
 
 def qemu_binary(target='x86_64', flavour='fork'):
-    """Path of the qemu-system binary built by 'make' (or 'make bench' for
-    base).  The one override scheme: XV_BUILD moves every binary;
-    XV_QEMU_<TARGET> (fork) or XV_QEMU_<TARGET>_BASE (base) names one."""
-    var = 'XV_QEMU_' + target.upper() + ('' if flavour == 'fork' else '_BASE')
+    """Path of the qemu-system binary built by 'make' (fork), 'make base'
+    (base) or 'make asan' (asan).  The one override scheme: XV_BUILD moves
+    every binary; XV_QEMU_<TARGET> (fork), XV_QEMU_<TARGET>_BASE or
+    XV_QEMU_<TARGET>_ASAN names one."""
+    suffix = {'fork': '', 'base': '_BASE', 'asan': '_ASAN'}[flavour]
+    var = 'XV_QEMU_' + target.upper() + suffix
     if os.environ.get(var):
         return os.environ[var]
-    obj = 'obj' if flavour == 'fork' else 'base-obj'
+    obj = {'fork': 'obj', 'base': 'base-obj', 'asan': 'asan-obj'}[flavour]
     return os.path.join(BUILD, obj, 'qemu-system-' + target)
 
 
@@ -61,3 +64,19 @@ def lock_field(kind, name):
             if len(fields) >= 3 and fields[0] == kind and fields[1] == name:
                 return fields[2]
     raise AssertionError('upstream.lock pins no %s %s' % (kind, name))
+
+
+def bios_image(source, workdir, name=None):
+    """Assemble the real-mode micro-guest SOURCE (a .S file built on
+    tests/lib/bios.inc) into WORKDIR/NAME.bin, a 64 KiB -bios image, and
+    return its path; the object file, for nm, is WORKDIR/NAME.o.  NAME
+    defaults to SOURCE's base name."""
+    name = name or os.path.splitext(os.path.basename(source))[0]
+    obj = os.path.join(workdir, name + '.o')
+    out = os.path.join(workdir, name + '.bin')
+    subprocess.run(['gcc', '-m32', '-c', '-Wa,-I' + os.path.join(ROOT, 'tests', 'lib'),
+                    '-o', obj, source], check=True)
+    subprocess.run(['objcopy', '-O', 'binary', '-j', '.text', obj, out], check=True)
+    size = os.path.getsize(out)
+    assert size == 0x10000, '%s: the image is %d bytes, not 64 KiB' % (source, size)
+    return out
