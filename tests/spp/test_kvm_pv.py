@@ -48,10 +48,10 @@ def host_quirks():
         os.close(kvm)
 
 
-def pvclock_vm(work, name):
+def pvclock_vm(work, name, cpu=()):
     xv.need_kvm()
     args = ['-M', 'pc', '-m', '16M', '-bios', build_microguest(work, 'pvclock'),
-            '-object', 'subpage-wp,id=swp0,backend=emulated']
+            '-object', 'subpage-wp,id=swp0,backend=emulated'] + list(cpu)
     return VM(args, accel='kvm', console=False, name=name)
 
 
@@ -97,6 +97,20 @@ def test_kvmclock_page_refused(work):
         set_masks(vm, {KVMCLOCK_PAGE: 0x0000ffff})
         assert query(vm)['pages'] == [{'gpa': KVMCLOCK_PAGE,
                                        'mask': 0x0000ffff}]
+
+
+def test_kvmclock_page_refused_with_the_feature_off(work):
+    """kvmclock=off hides the feature from CPUID, but KVM still serves the
+    MSR (kvm-pv-enforce-cpuid is off by default): the check asks KVM, not
+    QEMU's copy of the MSRs, which QEMU reads only for features it has."""
+    with pvclock_vm(work, 'pv-kvmclock-off',
+                    ['-cpu', 'qemu64,kvmclock=off']) as vm:
+        wait_kvmclock(vm, work)
+        err = vm.cmd_error('x-subpage-wp-set',
+                           pages=[{'gpa': KVMCLOCK_PAGE, 'mask': 0}])
+        assert ("page 0x30000 cannot be protected under KVM: vCPU 0's "
+                "MSR_KVM_SYSTEM_TIME(_NEW) (0x30041)") in err, err
+        assert query(vm)['pages'] == []
 
 
 def test_kvmclock_page_tcg_unchecked(work):
