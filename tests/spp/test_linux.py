@@ -130,3 +130,65 @@ def test_linux_smp_protection_holds_on_reply(work):
             assert b[0x100:0x104] != a[0x100:0x104], 'the guest stopped'
             set_masks(vm, {BASE: 0xffffffff})
             time.sleep(0.05)
+
+
+PAIR_SCRIPT = r'''
+/xv/pair
+echo "XV-PAIR-EXIT: $?"
+exit 0
+'''
+
+
+def test_linux_smp_held_writes_of_two_vcpus(work):
+    """-smp 2 under MTTCG, action=pause: in each of 10 rounds vCPU 0 and
+    vCPU 1 store at the same moment to a protected page each.  The first
+    denied store stops the VM; the other vCPU's lands in the hold as well
+    or comes after 'cont'.  Once the pages are unprotected and the VM
+    continues, each vCPU reads back its own store and the memory has
+    both: no held write is lost, mixed up between vCPUs or performed
+    twice."""
+    pair = os.path.join(work, 'pair')
+    subprocess.run(['gcc', '-static', '-O2', '-pthread', '-o', pair,
+                    os.path.join(os.path.dirname(__file__), 'pair.c')],
+                   check=True)
+    args = linux_args(work, PAIR_SCRIPT, files={'xv/pair': pair},
+                      append='memmap=64K$0x10000000') + [
+        '-smp', '2', '-accel', 'tcg,thread=multi', '-no-shutdown',
+        '-object', 'subpage-wp,id=swp0,rate-limit=0,action=pause']
+    pages = (BASE, BASE + 0x1000)
+    held_counts = []
+    with VM(args, name='spp-linux-pair') as vm:
+        for rnd in range(1, 11):
+            vm.wait_console(r'^XV-READY %d$' % rnd, timeout=240)
+            seen = len(vm.events('SUBPAGE_WP_VIOLATION'))
+            set_masks(vm, {p: 0 for p in pages})
+            vm.console_write('go\n')
+            vm.wait_event('STOP', timeout=120)
+            # both vCPUs are stopped: what is held stays as it is
+            held = query(vm)['writes-held']
+            assert held in (1, 2), ('round %d' % rnd, query(vm))
+            held_counts.append(held)
+            for cpu, p in enumerate(pages):
+                assert read_phys(vm, work, p + 0x40, 4) == (
+                    0 if rnd == 1 else (cpu + 1) << 24 | (rnd - 1)
+                ).to_bytes(4, 'little'), ('round %d: a held store landed' % rnd)
+            # one event per held store, each of its own vCPU, to its page
+            paused = [e['data'] for e in vm.events('SUBPAGE_WP_VIOLATION')[seen:]]
+            assert len(paused) == held and len({d['cpu-index'] for d in paused}) == held, (
+                'round %d' % rnd, paused)
+            for d in paused:
+                assert d['action'] == 'pause' and d['source'] == 'cpu', d
+                assert d['gpa'] == pages[d['cpu-index']] + 0x40, d
+            set_masks(vm, {p: 0xffffffff for p in pages})
+            vm.cmd('cont')
+            m = vm.wait_console(r'^XV-ROUND %d: (\S+) (\S+)$' % rnd, timeout=120)
+            want = [(cpu + 1) << 24 | rnd for cpu in range(2)]
+            assert [int(x, 16) for x in m.groups()] == want, (
+                'round %d: the vCPUs read back %s' % (rnd, m.groups()))
+            for cpu, p in enumerate(pages):
+                assert read_phys(vm, work, p + 0x40, 4) == want[cpu].to_bytes(
+                    4, 'little'), 'round %d' % rnd
+            assert query(vm)['writes-held'] == 0
+        vm.wait_console(r'^XV-PAIR-EXIT: 0$', timeout=60)
+        assert guest_exit_status(vm) == 0
+    print('writes held per stop, rounds 1-10:', held_counts)
