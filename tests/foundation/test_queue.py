@@ -23,7 +23,7 @@ def script(name, *args, env=None, check=True):
 
 
 def git(src, *args):
-    return subprocess.run(['git', '-C', src, '-c', 'user.name=XV Test',
+    return subprocess.run(['git', '-C', src, '-c', 'gc.auto=0', '-c', 'user.name=XV Test',
                            '-c', 'user.email=xv@example.org'] + list(args),
                           check=True, capture_output=True, text=True).stdout.strip()
 

@@ -52,6 +52,18 @@ if mode == 'utf8' and console_fd is not None:
     con.sendall(data[4096:])
     con.close()
 
+if mode == 'half-line' and console_fd is not None:
+    # a line in two writes, a number split after its first digit; the
+    # second comes once QMP is up and the test waits on the console
+    def half_line(con):
+        con.sendall(b'XV-N: 1')
+        time.sleep(1.5)
+        con.sendall(b'23\nXV-END\n')
+        con.close()
+    import threading
+    threading.Thread(target=half_line, daemon=True,
+                     args=(socket.socket(fileno=os.dup(console_fd)),)).start()
+
 if mode == 'double-fork':
     # the pipe's write end is close-on-exec: EOF on it means the daemon is
     # 'sleep 6062' by now (the runner must not catch it before its exec,

@@ -176,6 +176,28 @@ def run_suite(work, name, files, timeout=60, **env):
     return p.returncode, p.stdout + p.stderr, time.monotonic() - t0
 
 
+def test_guest_panic_fails_a_test_that_waits_only_for_the_exit(work):
+    # panic=-1 and -no-reboot make a panicked guest an exit with status 0
+    # (with -no-shutdown, a stop): wait_exit, and the block's end after
+    # the test read the guest's status, still fail
+    late = 'echo "XV-EXIT: 0"; sleep 1; echo c > /proc/sysrq-trigger; sleep 600\n'
+    for name, script, extra, body in (
+            ('panic-exit', 'echo c > /proc/sysrq-trigger; sleep 600\n', [],
+             lambda vm: vm.wait_exit(120)),
+            ('panic-wait', late, [],
+             lambda vm: (guest_exit_status(vm, timeout=120), vm.wait_exit(120))),
+            ('panic-late', late, ['-no-shutdown'],
+             lambda vm: (guest_exit_status(vm, timeout=120),
+                         vm.wait_event('STOP', timeout=120)))):
+        vm = VM(linux_args(work, script) + extra, name=name)
+
+        def run():
+            with vm:
+                body(vm)
+        _, msg = expect_failure(run, 'the guest panicked', 'Kernel panic - not syncing')
+        assert not alive(vm.proc.pid) and not os.path.exists(vm.dir)
+
+
 def test_runner_time_limit_and_leftovers(work):
     rc, out, dt = run_suite(work, 'selftest', {'test_bad.py': '''\
             import subprocess, tempfile, time
@@ -284,6 +306,14 @@ def test_console_keeps_a_character_split_between_reads():
         assert '\ufffd' not in vm.console
     with open(vm.log_path) as f:
         assert 'x\u20ac-split-euro' in f.read()
+
+
+def test_console_matches_whole_lines_only():
+    # (\d+) on a line read in part would take '1' of '123'
+    with fake_vm('half-line', console=True) as vm:
+        assert vm.wait_console(r'^XV-N: (\d+)', timeout=10).group(1) == '123'
+        assert vm.wait_console(r'^XV-N: (\d+)$', timeout=10).group(1) == '123'
+        vm.wait_console(r'^XV-END$', timeout=10)
 
 
 def test_runner_reaps_double_forked_children(work):

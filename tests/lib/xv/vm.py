@@ -330,15 +330,20 @@ class VM(QEMUMachine):
     def wait_console(self, pattern, timeout=120, start=0):
         """Wait for a regex in the console output; return the match.
 
-        Fails at once if QEMU exits or the console closes first, and shows
-        the end of the console in the failure message.
+        Only whole lines are matched while the console is open: a line read
+        in part would let '(\\d+)' take '1' of '12', or '$' match at the
+        end of what has come so far.  Fails at once if QEMU exits or the
+        console closes first, and shows the end of the console in the
+        failure message.
         """
         rx = re.compile(pattern, re.M)
         deadline = time.monotonic() + timeout
         exited_grace = None
         with self._cond:
             while True:
-                m = rx.search(self._buf, start)
+                closed = getattr(self, '_con_closed', False) or not self._con
+                end = len(self._buf) if closed else self._buf.rfind('\n') + 1
+                m = rx.search(self._buf, start, max(end, start))
                 if m:
                     return m
                 panic = self.fail_on_panic and PANIC_RE.search(self._buf, start)
@@ -485,11 +490,21 @@ class VM(QEMUMachine):
                                  % (timeout, self.console[-1500:]))
         self._status_collected = True
         self._quit_issued = True
+        # panic=-1 and -no-reboot turn a panic into an exit with status 0
+        self._check_panic()
         if expect is not None and rc != expect:
             raise AssertionError('QEMU exited with status %d, not %d: %s; console ends with:\n%s'
                                  % (rc, expect, self.stderr().strip()[-1500:],
                                     self.console[-1500:]))
         return rc
+
+    def _check_panic(self):
+        """A guest that panicked fails the test, whatever QEMU's status."""
+        with self._cond:
+            m = self.fail_on_panic and PANIC_RE.search(self._buf)
+        if m:
+            raise GuestPanic('the guest panicked (%r); console ends with:\n%s'
+                             % (m.group(0).strip(), self._buf[-3000:]))
 
     def shutdown(self, check=True, hard=False, timeout=None):
         """Quit QEMU (QEMUMachine.shutdown: quit, killed after quit_timeout
@@ -571,6 +586,9 @@ class VM(QEMUMachine):
             shutil.rmtree(self.dir, ignore_errors=True)
         if check and problem:
             raise AssertionError(problem)
+        if check:
+            # the whole console is read now (the reader has ended)
+            self._check_panic()
         return self.exitcode()
 
     def __enter__(self):
