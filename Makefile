@@ -28,7 +28,7 @@ SUITES := foundation harness $(filter-out foundation harness,$(sort $(patsubst t
 CHECKS := deps-fresh patches qtest unit asan $(SUITES)
 
 .PHONY: all deps fetch prepare build check run bench export install help clean distclean \
-        $(addprefix check-,$(CHECKS)) check-asan check-unit guests base asan
+        $(addprefix check-,$(CHECKS)) check-asan check-unit guests base asan fuzz
 
 all: build
 
@@ -87,6 +87,14 @@ check-asan: asan
 	ninja -C build/asan-obj -j2 $(addprefix tests/qtest/,$(ASAN_QTESTS))
 	scripts/upstream-qtest.py --asan qtest-x86_64 $(ASAN_QTESTS)
 
+# libFuzzer over the queue's surfaces (VT-d nested/PASID with
+# iommu-testdev-pcie and virtio, subpage-wp): a clang --enable-fuzzing
+# ASan build in build/fuzz-obj, FUZZ_SECONDS per target; a crash, leak or
+# timeout fails.  Not part of 'make check' (time).
+FUZZ_SECONDS ?= 600
+fuzz: prepare
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
 base: fetch
 	scripts/prepare.sh --base
 	scripts/build.sh --base
@@ -109,6 +117,7 @@ help:
 	@echo "  make asan       build the fork with ASan+UBSan into build/asan-obj"
 	@echo "  make check-asan the queue's qtests on the ASan build; a sanitizer report fails"
 	@echo "  make base       prepare and build the unpatched base (build/base-obj)"
+	@echo "  make fuzz       libFuzzer runs (build/fuzz-obj), FUZZ_SECONDS=n each (default 600)"
 	@echo "  make clean      remove build/ (caches in ~/.cache/qemu-xv stay)"
 
 clean:
