@@ -43,6 +43,12 @@
  *                             exception <nr> <pending> <injected>", give
  *                             the vCPU its registers and events back and
  *                             run it.
+ *   SPPSHIM_EXIT_REPEAT=N     with SPPSHIM_EXIT: answer the first N
+ *                             KVM_RUNs (default 1) with that exit, as a
+ *                             write KVM faults again each time it runs,
+ *                             except those QEMU makes with immediate_exit
+ *                             (a vCPU kicked to stop); log "exit played"
+ *                             for each
  *
  * Build: cc -shared -fPIC -O2 -o sppshim.so sppshim.c -ldl
  */
@@ -115,6 +121,7 @@ static long quirks2_mask = -1;
 static int exit_state;              /* 0 none, 1 to play, 2 played, 3 done */
 static unsigned long long exit_gpa, exit_ip;
 static unsigned exit_len, exit_flags;
+static long exit_repeat = 1;
 static int vcpu_fd = -1;
 static struct kvm_run *vcpu_run;
 static struct kvm_regs saved_regs;
@@ -157,6 +164,10 @@ static void __attribute__((constructor)) sppshim_init(void)
     if (s && sscanf(s, "%lli,%u,%lli,%u", &exit_gpa, &exit_len, &exit_ip,
                     &exit_flags) == 4) {
         exit_state = 1;
+    }
+    s = getenv("SPPSHIM_EXIT_REPEAT");
+    if (s) {
+        exit_repeat = strtol(s, NULL, 0);
     }
 }
 
@@ -274,6 +285,15 @@ static int play_exit(int fd)
         ((struct kvm_spp_exit *)vcpu_run->padding)->addr = exit_gpa;
         ((struct kvm_spp_exit *)vcpu_run->padding)->insn_len = exit_len;
         exit_state = 2;
+        log_line("exit played\n");
+        return 1;
+    }
+    if (exit_state == 2 && exit_repeat > 1) {
+        if (vcpu_run->immediate_exit) {
+            return 0;       /* KVM returns EINTR without running */
+        }
+        exit_repeat--;
+        vcpu_run->exit_reason = KVM_EXIT_SPP_QEMU_XV;
         log_line("exit played\n");
         return 1;
     }

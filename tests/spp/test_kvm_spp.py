@@ -270,6 +270,25 @@ def test_kvm_spp_drop_completes_the_insn(work):
         assert vm.cmd('query-status')['status'] == 'running'
 
 
+def test_kvm_spp_pause_stops_the_vcpu_at_once(work):
+    # action=pause: the write KVM denied faults again each time the vCPU
+    # runs (the shim plays the exit for 20 KVM_RUNs).  The vCPU must stop
+    # at the first, as a vm_stop() from a vCPU thread does, not run into
+    # KVM again until the main loop pauses it: one event per stop.
+    with spp_vm(work, 'spp-pause', 'subpage-wp,id=swp0,backend=kvm-spp,action=pause',
+                SPPSHIM_EXIT='0x10800,3,0xfff0,0', SPPSHIM_EXIT_REPEAT=20) \
+            as (vm, log):
+        set_masks(vm, {0x10000: 0x0000ffff})
+        for stops in (1, 2, 3):
+            vm.cmd('cont')
+            vm.wait_event('STOP', timeout=30)
+            ev = vm.events('SUBPAGE_WP_VIOLATION')
+            assert len(ev) == stops, (stops, [e['data'] for e in ev])
+            assert ev[-1]['data']['action'] == 'pause', ev[-1]
+            assert open(log).read().count('exit played') == stops, open(log).read()
+            assert vm.cmd('query-status')['status'] == 'paused'
+
+
 def test_kvm_spp_drop_refuses_what_it_cannot_complete(work):
     # No usable instruction length, and a write made while delivering an
     # event (no instruction to complete): a clear error, the VM stopped.
