@@ -59,8 +59,9 @@ mmdebstrap --quiet --variant=minbase --include=ca-certificates bookworm "$root" 
 # what deps.sh needs of the repository: the scripts and the lock file; the
 # pinned python3-qemu-qmp .deb goes into the new root's download cache
 mkdir -p "$root/xv" "$root/root/.cache/qemu-xv"
-cp -a "$XV_ROOT/scripts" "$XV_ROOT/upstream.lock" "$root/xv/"
-qmp=$(xv_lock_names '^python3-qemu-qmp_'); qmp=${qmp%%$'\n'*}
+cp -a "$XV_ROOT/scripts" "$root/xv/"
+cp "$XV_LOCK" "$root/xv/upstream.lock"
+qmp=$(xv_lock_name '^python3-qemu-qmp_')
 cp "$(xv_fetch "$qmp")" "$root/root/.cache/qemu-xv/"
 mkdir -p "$root/xv/src" "$root/xv/obj"
 

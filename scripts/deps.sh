@@ -66,7 +66,7 @@ apt-get update -qq
 apt-get install -y -q --no-install-recommends "${pkgs[@]}"
 apt-get install -y -q --no-install-recommends -t bookworm-backports "${backports[@]}"
 if ! "$XV_PYTHON" -c 'import qemu.qmp' 2>/dev/null; then
-    deb=$(xv_fetch "$(awk '$1 == "file" && $2 ~ /^python3-qemu-qmp_/ { print $2 }' "$XV_LOCK")")
+    deb=$(xv_fetch "$(xv_lock_name '^python3-qemu-qmp_')")
     dpkg -i "$deb"
 fi
 "$XV_PYTHON" -c 'import qemu.qmp' || xv_die "python3-qemu-qmp did not install"

@@ -11,7 +11,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[ $# -gt 0 ] || set -- $(xv_lock_names)
+if [ $# -eq 0 ]; then
+    names=$(xv_lock_names)
+    [ -n "$names" ] || xv_die "$XV_LOCK pins no file"
+    # shellcheck disable=SC2086 # one name per word
+    set -- $names
+fi
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 

@@ -51,7 +51,18 @@ xv_lock_file() {
 # xv_lock_names [ERE]: the names of the "file" lines, in lock-file order,
 # that match the extended regular expression ERE (all of them without one)
 xv_lock_names() {
+    [ -r "$XV_LOCK" ] || xv_die "cannot read the lock file $XV_LOCK"
     XV_RE=${1:-.} awk '$1 == "file" && $2 ~ ENVIRON["XV_RE"] { print $2 }' "$XV_LOCK"
+}
+
+# xv_lock_name ERE: the name of the one "file" line that matches ERE
+xv_lock_name() {
+    local names
+    names=$(xv_lock_names "$1")
+    [ -n "$names" ] || xv_die "$XV_LOCK pins no file matching '$1'"
+    [ "$(printf '%s\n' "$names" | wc -l)" = 1 ] ||
+        xv_die "$XV_LOCK pins more than one file matching '$1': $(echo $names)"
+    printf '%s\n' "$names"
 }
 
 # xv_fetch NAME: print the path of a verified copy of NAME

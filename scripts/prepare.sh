@@ -29,8 +29,8 @@ else
     src=${1:-$XV_BUILD/src}
 fi
 
-orig=$(xv_fetch "$(awk '$1 == "file" && $2 ~ /orig\.tar/ { print $2 }' "$XV_LOCK")")
-debian=$(xv_fetch "$(awk '$1 == "file" && $2 ~ /debian\.tar/ { print $2 }' "$XV_LOCK")")
+orig=$(xv_fetch "$(xv_lock_name 'orig\.tar')")
+debian=$(xv_fetch "$(xv_lock_name 'debian\.tar')")
 version=$(xv_lock_get QEMU_VERSION)
 debver=$(xv_lock_get DEBIAN_VERSION)
 
