@@ -461,6 +461,22 @@ def test_runner_refuses_generator_and_async_tests(work):
     assert 'is a generator function' in out and 'is an async def function' in out, out
 
 
+def test_runner_refuses_tests_it_would_leave_out(work):
+    # a test made by a decorator from another module without
+    # functools.wraps, or a callable object, used to be left out silently:
+    # "1 passed" for a file with two failing tests
+    rc, out, _ = run_suite(work, 'uncollected', {'test_u.py': '''\
+        import functools
+
+        test_partial = functools.partial(lambda x: x / 0, 1)
+
+        def test_plain():
+            pass
+        '''})
+    assert rc == 1 and 'test_partial is not a function defined in the module' in out, out
+    assert '(import)' in out, out
+
+
 def test_failed_launch_leaks_no_fd(work):
     # Popen fails (no binary, not executable): the console's socketpair is
     # closed all the same

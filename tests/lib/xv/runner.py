@@ -205,10 +205,19 @@ def load(modname, path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     tests = []
-    for name, fnc in inspect.getmembers(mod, inspect.isfunction):
-        if name.startswith('test_') and fnc.__module__ == mod.__name__:
+    for name, fnc in inspect.getmembers(mod):
+        if not name.startswith('test_') or not callable(fnc) or inspect.isclass(fnc):
+            continue
+        if inspect.isfunction(fnc) and fnc.__module__ == mod.__name__:
             fnc.xv_timeout = test_timeout(getattr(mod, 'TIMEOUT', None), fnc)
             tests.append(('%s:%s' % (modname, name), fnc, inspect.getsourcelines(fnc)[1]))
+        elif not (inspect.isfunction(fnc) and fnc.__name__ == name):
+            # not a test imported from another module under its own name:
+            # a decorator without functools.wraps, or a callable object,
+            # which the runner would silently leave out
+            raise AssertionError('%s: %s is not a function defined in the module '
+                                 '(a decorator without functools.wraps?): it '
+                                 'would not run' % (modname, name))
     # in file order, so suites read top to bottom
     return [(n, f) for n, f, _ in sorted(tests, key=lambda t: t[2])]
 
