@@ -64,6 +64,17 @@ if mode == 'half-line' and console_fd is not None:
     threading.Thread(target=half_line, daemon=True,
                      args=(socket.socket(fileno=os.dup(console_fd)),)).start()
 
+if mode == 'spam' and console_fd is not None:
+    # 8 MiB of console lines in 4 KiB writes, then DONE
+    def spam(con):
+        line = (b'y' * 79 + b'\n') * 51
+        for _ in range(8 * 1024 * 1024 // len(line)):
+            con.sendall(line)
+        con.sendall(b'DONE\n')
+    import threading
+    threading.Thread(target=spam, daemon=True,
+                     args=(socket.socket(fileno=os.dup(console_fd)),)).start()
+
 if mode == 'double-fork':
     # the pipe's write end is close-on-exec: EOF on it means the daemon is
     # 'sleep 6062' by now (the runner must not catch it before its exec,

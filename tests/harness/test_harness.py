@@ -316,6 +316,15 @@ def test_console_matches_whole_lines_only():
         vm.wait_console(r'^XV-END$', timeout=10)
 
 
+def test_console_wait_is_linear_in_the_output():
+    # each wake-up searched the whole console again: 8 MiB took 121 s
+    t0 = time.monotonic()
+    with fake_vm('spam', console=True) as vm:
+        vm.wait_console(r'^DONE$', timeout=60)
+    assert time.monotonic() - t0 < 20, 'waiting through 8 MiB took %.1f s' % (
+        time.monotonic() - t0)
+
+
 def test_runner_reaps_double_forked_children(work):
     # the runner is a subreaper: a process that double-forked away from
     # QEMU is still the runner's, found, killed and reported

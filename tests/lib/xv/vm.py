@@ -91,6 +91,9 @@ class GuestPanic(AssertionError):
     """The guest kernel panicked: raised at once, not after a timeout."""
 
 
+# how far back wait_console searches again each time (see there)
+SCAN_BACK = 64 * 1024
+
 # what a Linux guest prints when it panics (QEMU's LinuxKernelTest fails on
 # the same line); -no-shutdown or -no-reboot would turn it into a long wait
 PANIC_RE = re.compile(r'^.*(Kernel panic - not syncing|kernel BUG at ).*$', re.M)
@@ -339,14 +342,20 @@ class VM(QEMUMachine):
         rx = re.compile(pattern, re.M)
         deadline = time.monotonic() + timeout
         exited_grace = None
+        scan = start
         with self._cond:
             while True:
                 closed = getattr(self, '_con_closed', False) or not self._con
                 end = len(self._buf) if closed else self._buf.rfind('\n') + 1
-                m = rx.search(self._buf, start, max(end, start))
+                m = rx.search(self._buf, scan, max(end, scan))
                 if m:
                     return m
-                panic = self.fail_on_panic and PANIC_RE.search(self._buf, start)
+                panic = self.fail_on_panic and PANIC_RE.search(self._buf, scan)
+                # next time from the line that starts 64 KiB before what
+                # was searched (a match may span lines): linear in the
+                # console's length, not quadratic
+                if end - SCAN_BACK > scan:
+                    scan = self._buf.rfind('\n', scan, end - SCAN_BACK) + 1 or scan
                 if panic:
                     raise GuestPanic('guest panicked (%r) while waiting for %r; '
                                      'console ends with:\n%s'
