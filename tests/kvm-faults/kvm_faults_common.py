@@ -125,6 +125,9 @@ def asan_binary():
 def asan_binary_or_skip():
     """The ASan/UBSan build, or skip the test (never counted as passed)."""
     b = asan_binary()
+    if not b and os.environ.get('XV_QEMU_X86_64_ASAN'):
+        raise AssertionError('XV_QEMU_X86_64_ASAN names %s, which does not exist'
+                             % os.environ['XV_QEMU_X86_64_ASAN'])
     if not b:
         raise xv.Skip('no ASan/UBSan build (%s): run make asan or set '
                       'XV_QEMU_X86_64_ASAN; the sanitizer checks did not run'
